@@ -1,0 +1,61 @@
+"""eventstream: LangChain's streaming output as one small, typed event stream.
+
+from eventstream import normalize, select
+
+events = normalize(agent.astream_events(inputs, version="v2"))
+async for token in select(events, types=["token"], tags=["agent_llm"]):
+    print(token.text, end="")
+"""
+
+from eventstream._errors import (
+    EventStreamError,
+    MalformedItemError,
+    RecordingError,
+    RunStateError,
+    UnknownEventError,
+)
+from eventstream._events import (
+    Custom,
+    End,
+    Event,
+    Start,
+    Token,
+    ToolCall,
+    ToolCallChunk,
+    ToolResult,
+)
+from eventstream._json import (
+    EVENT_ADAPTER,
+    event_from_json,
+    event_json_schema,
+    event_to_json,
+)
+from eventstream._normalizer import Normalizer
+from eventstream._select import Selection, Selector, select
+from eventstream._stream import EventStream, normalize
+
+__all__ = [
+    "EVENT_ADAPTER",
+    "Custom",
+    "End",
+    "Event",
+    "EventStream",
+    "EventStreamError",
+    "MalformedItemError",
+    "Normalizer",
+    "RecordingError",
+    "RunStateError",
+    "Selection",
+    "Selector",
+    "Start",
+    "Token",
+    "ToolCall",
+    "ToolCallChunk",
+    "ToolResult",
+    "UnknownEventError",
+    "event_from_json",
+    "event_json_schema",
+    "event_to_json",
+    "normalize",
+    "select",
+]
