@@ -242,6 +242,20 @@ class Normalizer:
         out: list[Event],
     ) -> _Run:
         name, tags, metadata, parent_ids = self._run_fields(item)
+        return self._open(run_id, name, run_type, tags, metadata, parent_ids, input_, out)
+
+    def _open(
+        self,
+        run_id: str,
+        name: str,
+        run_type: str,
+        tags: tuple[str, ...],
+        metadata: dict[str, Any],
+        parent_ids: tuple[str, ...],
+        input_: Any,
+        out: list[Event],
+    ) -> _Run:
+        """Open a run and emit its ``Start`` (tool runs claim their announced call)."""
         run = _Run(run_id, name, run_type, tags, metadata, parent_ids)
         if run_type == "tool":
             run.tool_call_id = self._claim_call(name, input_)
