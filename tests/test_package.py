@@ -1,0 +1,90 @@
+"""The package's shape: curated exports, the adapters namespace, JSON at the edges."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from typing import Any
+
+import eventstream
+from eventstream import (
+    End,
+    Start,
+    Token,
+    event_from_json,
+    event_json_schema,
+    event_to_json,
+    normalize,
+)
+
+from .conftest import cat_events
+
+
+def test_all_public_names_are_exported_and_nothing_private_is() -> None:
+    public = {name for name in dir(eventstream) if not name.startswith("_")}
+    modules = {name for name in public if type(getattr(eventstream, name)).__name__ == "module"}
+    assert set(eventstream.__all__) == public - modules
+    for name in eventstream.__all__:
+        assert getattr(eventstream, name).__module__.startswith("eventstream") or name in (
+            "Event",
+            "EVENT_ADAPTER",
+        )
+
+
+def test_adapters_install_inside_the_package_only() -> None:
+    code = (
+        "import importlib.util, eventstream.adapters as a;"
+        "print(a.__name__, importlib.util.find_spec('adapters'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/"
+    ).stdout
+    assert out.strip() == "eventstream.adapters None"
+
+
+def test_events_round_trip_through_json() -> None:
+    events = list(normalize(asyncio.run(cat_events("v2")), strict=True))
+    for event in events:
+        line = event_to_json(event)
+        assert "\n" not in line
+        back = event_from_json(line)
+        assert type(back) is type(event)
+        assert (back.seq, back.run_id, back.tags, back.parent_ids) == (
+            event.seq,
+            event.run_id,
+            event.tags,
+            event.parent_ids,
+        )
+        assert event_to_json(back) == line
+        if isinstance(event, Token):
+            assert (back.text, back.kind, back.name) == (event.text, event.kind, event.name)
+
+
+def test_json_of_a_token_with_newlines_and_frames_inside_stays_one_line() -> None:
+    token = Token(seq=0, run_id="r", text="a\n\ndata: x\r\n", tags=("t",))
+    assert event_from_json(event_to_json(token)) == token
+    assert "\n" not in event_to_json(token)
+
+
+def test_values_json_cannot_encode_are_written_as_text() -> None:
+    end = End(seq=1, run_id="r", output=ValueError("bad"), error="ValueError: bad")
+    assert '"output":"bad"' in event_to_json(end)
+
+
+def test_json_schema_names_every_event_type() -> None:
+    schema: dict[str, Any] = event_json_schema()
+    mapping = schema["discriminator"]["mapping"]
+    assert set(mapping) == {
+        "start",
+        "token",
+        "tool_call_chunk",
+        "tool_call",
+        "tool_result",
+        "end",
+        "custom",
+    }
+    start = schema["$defs"]["Start"]
+    assert start["properties"]["type"]["const"] == "start"
+    assert {"seq", "run_id"} <= set(start["required"])
+    assert Start.__doc__ and "Exactly one per run" in Start.__doc__

@@ -1,0 +1,34 @@
+"""The README's example runs as printed and shows what it promises."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from eventstream.testing import CAT_SCRIPTS, Text
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def example(heading: str) -> str:
+    section = README.read_text().split(heading, 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match, f"no python block under {heading!r}"
+    return match.group(1)
+
+
+def test_fifteen_line_example_streams_the_answer_and_tool_activity() -> None:
+    code = example("## Stream an agent in 15 lines")
+    assert len([line for line in code.splitlines() if line.strip()]) <= 15
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    answer = "".join(s.text for s in CAT_SCRIPTS["agent"][2] if isinstance(s, Text))
+    assert answer in out
+    assert "[calling get_items with {'place': 'the laundry basket'}]" in out
+    assert "[get_items answered 'In the laundry basket you might f…]" in out
+    # Tool-internal text appears only in the tool results' short previews, never streamed.
+    assert "warm and fuzzy" not in out
+    assert "smug and very pleased" not in out
