@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.messages import AIMessageChunk
+
 from eventstream._content import (
     content_pieces,
     fields_of,
@@ -123,6 +125,38 @@ class Normalizer:
     def feed(self, item: Any) -> list[Event]:
         """Normalize one raw item; returns the events it produces (possibly none)."""
         self.position += 1
+        if type(item) is dict and item.get("event") == "on_chat_model_stream":
+            # The hot path: a token of a known run, as LangChain streams it live.
+            # Anything unusual falls through to the general path below.
+            try:
+                run = self._runs[item["run_id"]]
+                chunk = item["data"]["chunk"]
+            except (KeyError, TypeError):
+                chunk = None
+            if type(chunk) is AIMessageChunk:
+                content = chunk.content
+                if (
+                    type(content) is str
+                    and not chunk.tool_call_chunks
+                    and not chunk.additional_kwargs
+                ):
+                    if not content:
+                        return []
+                    run.streamed_text = True
+                    seq = self._seq
+                    self._seq = seq + 1
+                    return [
+                        Token(
+                            seq=seq,
+                            run_id=run.run_id,
+                            parent_ids=run.parent_ids,
+                            name=run.name,
+                            run_type=run.run_type,
+                            tags=run.tags,
+                            metadata=run.metadata,
+                            text=content,
+                        )
+                    ]
         out: list[Event] = []
         seq = self._seq
         try:

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 
 from eventstream._events import EVENT_TYPES
 from eventstream._normalizer import Event
-from eventstream._stream import Stream
+from eventstream._stream import EventStream, Stream
 
 __all__ = ["Selection", "Selector", "select"]
 
@@ -104,12 +104,16 @@ class Selection(Stream[Event]):
         self.selector = selector
 
     def __iter__(self) -> Iterator[Event]:
-        accepts = self.selector.accepts
-        for event in self._sync_items():
-            if accepts(event):
-                yield event
+        if isinstance(self._source, EventStream):
+            return self._source.filtered(self.selector.accepts)
+        return filter(self.selector.accepts, self._sync_items())
 
-    async def __aiter__(self) -> AsyncIterator[Event]:
+    def __aiter__(self) -> AsyncIterator[Event]:
+        if isinstance(self._source, EventStream):
+            return self._source.afiltered(self.selector.accepts)
+        return self._afilter()
+
+    async def _afilter(self) -> AsyncIterator[Event]:
         accepts = self.selector.accepts
         async for event in self._async_items():
             if accepts(event):

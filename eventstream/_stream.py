@@ -11,7 +11,7 @@ consumer stops early, the source is closed, so LangChain cancels the run.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
 from eventstream._normalizer import Event, Normalizer
@@ -65,8 +65,16 @@ class EventStream(Stream[Event]):
         self.normalizer = Normalizer(strict=strict)
 
     def __iter__(self) -> Iterator[Event]:
+        return self.filtered(None)
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self.afiltered(None)
+
+    def filtered(self, accepts: Callable[[Event], bool] | None) -> Iterator[Event]:
+        """Iterate only the events ``accepts`` passes (one loop: no nested generators)."""
         items = self._sync_items()
         normalizer = self.normalizer
+        feed = normalizer.feed
         try:
             while True:
                 try:
@@ -74,18 +82,25 @@ class EventStream(Stream[Event]):
                 except StopIteration:
                     break
                 except Exception as exc:
-                    yield from normalizer.fail(exc)
+                    yield from _passing(normalizer.fail(exc), accepts)
                     raise
-                yield from normalizer.feed(item)
-            yield from normalizer.close()
+                if accepts is None:
+                    yield from feed(item)
+                else:
+                    for event in feed(item):
+                        if accepts(event):
+                            yield event
+            yield from _passing(normalizer.close(), accepts)
         finally:
             close = getattr(items, "close", None)
             if close is not None:
                 close()
 
-    async def __aiter__(self) -> AsyncIterator[Event]:
+    async def afiltered(self, accepts: Callable[[Event], bool] | None) -> AsyncIterator[Event]:
+        """The async twin of :meth:`filtered`."""
         items = self._async_items()
         normalizer = self.normalizer
+        feed = normalizer.feed
         try:
             while True:
                 try:
@@ -93,12 +108,13 @@ class EventStream(Stream[Event]):
                 except StopAsyncIteration:
                     break
                 except Exception as exc:
-                    for event in normalizer.fail(exc):
+                    for event in _passing(normalizer.fail(exc), accepts):
                         yield event
                     raise
-                for event in normalizer.feed(item):
-                    yield event
-            for event in normalizer.close():
+                for event in feed(item):
+                    if accepts is None or accepts(event):
+                        yield event
+            for event in _passing(normalizer.close(), accepts):
                 yield event
         finally:
             aclose = getattr(items, "aclose", None)
@@ -106,6 +122,10 @@ class EventStream(Stream[Event]):
                 result = aclose()
                 if inspect.isawaitable(result):
                     await result
+
+
+def _passing(events: list[Event], accepts: Callable[[Event], bool] | None) -> list[Event]:
+    return events if accepts is None else [e for e in events if accepts(e)]
 
 
 async def _as_async(items: Iterator[Any]) -> AsyncIterator[Any]:
