@@ -14,7 +14,7 @@ passes a run's config tags to its children).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 
 from eventstream._events import EVENT_TYPES
 from eventstream._normalizer import Event
@@ -64,19 +64,29 @@ class Selector:
         self.inside = _names(inside, "inside")
         self._inside_runs: set[str] = set()
 
-    def accepts(self, event: Event) -> bool:
-        """Whether ``event`` passes every criterion given."""
-        if self.inside is not None and not self._is_inside(event):
-            return False
-        if self.types is not None and event.type not in self.types:
-            return False
-        if self.tags is not None and self.tags.isdisjoint(event.tags):
-            return False
-        if self.exclude_tags is not None and not self.exclude_tags.isdisjoint(event.tags):
-            return False
-        if self.names is not None and event.name not in self.names:
-            return False
-        return self.run_types is None or event.run_type in self.run_types
+        self.accepts: Callable[[Event], bool] = self._compile()
+        """Whether an event passes every criterion given (a closure over the criteria:
+        it runs once per event, so it reads locals, not attributes)."""
+
+    def _compile(self) -> Callable[[Event], bool]:
+        is_inside = self._is_inside if self.inside is not None else None
+        types, tags, exclude_tags = self.types, self.tags, self.exclude_tags
+        names, run_types = self.names, self.run_types
+
+        def accepts(event: Event) -> bool:
+            if is_inside is not None and not is_inside(event):
+                return False
+            if types is not None and event.type not in types:
+                return False
+            if tags is not None and tags.isdisjoint(event.tags):
+                return False
+            if exclude_tags is not None and not exclude_tags.isdisjoint(event.tags):
+                return False
+            if names is not None and event.name not in names:
+                return False
+            return run_types is None or event.run_type in run_types
+
+        return accepts
 
     def _is_inside(self, event: Event) -> bool:
         inside_runs = self._inside_runs
