@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import core  # noqa: E402
-from _harness import Row, table  # noqa: E402
+import core
+from _harness import Row, table
 
 
 def figures() -> list:  # type: ignore[type-arg]
