@@ -1,10 +1,20 @@
-"""Test kit: scripted models that stream the way providers do, and the cat agent.
+"""Test kit: scripted models and a local OpenAI-compatible server, and the cat agent.
 
 For eventstream's own tests and for its users': no API key, no network.
 """
 
-from eventstream.testing._cat import CAT_QUESTION, CAT_SCRIPTS, build_cat_agent, cat_tools
+from eventstream.testing._cat import (
+    ANSWER_TEXT,
+    CAT_QUESTION,
+    CAT_SCRIPTS,
+    HIDING_SPOT,
+    ITEMS_TEXT,
+    MOOD_TEXT,
+    build_cat_agent,
+    cat_tools,
+)
 from eventstream.testing._model import ScriptedChatModel
+from eventstream.testing._openai import OpenAIServer, chat_model, openai_cat_agent
 from eventstream.testing._script import (
     Fail,
     Reasoning,
@@ -19,9 +29,14 @@ from eventstream.testing._script import (
 )
 
 __all__ = [
+    "ANSWER_TEXT",
     "CAT_QUESTION",
     "CAT_SCRIPTS",
+    "HIDING_SPOT",
+    "ITEMS_TEXT",
+    "MOOD_TEXT",
     "Fail",
+    "OpenAIServer",
     "Reasoning",
     "ScriptedChatModel",
     "Step",
@@ -30,7 +45,9 @@ __all__ = [
     "Turn",
     "build_cat_agent",
     "cat_tools",
+    "chat_model",
     "interleave",
+    "openai_cat_agent",
     "reasoning",
     "text",
     "tool_call",

@@ -21,7 +21,16 @@ from langchain_core.tools import BaseTool, tool
 
 from eventstream.testing._script import Step, interleave, text, tool_call
 
-__all__ = ["CAT_QUESTION", "CAT_SCRIPTS", "build_cat_agent", "cat_tools"]
+__all__ = [
+    "ANSWER_TEXT",
+    "CAT_QUESTION",
+    "CAT_SCRIPTS",
+    "HIDING_SPOT",
+    "ITEMS_TEXT",
+    "MOOD_TEXT",
+    "build_cat_agent",
+    "cat_tools",
+]
 
 CAT_QUESTION = "What items are located where the cat is hiding?"
 
