@@ -13,7 +13,8 @@ in strict mode and is skipped and counted (``skipped``) otherwise; it never leav
 state half-changed.
 
 The format of each item is detected on its own: ``astream_events`` v1/v2 dicts are read
-by ``_read_event`` below; every format drives the same run primitives (``_start``,
+by ``_read_event`` below, ``astream_log`` patches by ``eventstream._log``; one stream
+holds one format. Every format drives the same run primitives (``_open``,
 ``_model_chunk``, ``_end``), so all formats give the same events.
 """
 
@@ -50,6 +51,7 @@ from eventstream._events import (
     ToolCallChunk,
     ToolResult,
 )
+from eventstream._log import LogReader, is_log_item
 
 __all__ = ["Normalizer"]
 
@@ -111,7 +113,8 @@ class Normalizer:
     def __init__(self, *, strict: bool = False) -> None:
         self.strict = strict
         self.skipped = 0
-        """How many raw items were skipped as malformed (lenient mode)."""
+        """How many raw items were skipped as malformed (lenient mode); for
+        ``astream_log``, how many ops (one bad op does not drop its whole patch)."""
         self.position = -1
         """The 0-based position of the last item fed."""
         self._seq = 0
@@ -119,6 +122,7 @@ class Normalizer:
         self._ended: set[str] = set()
         self._pending_calls: dict[str, list[ToolCall]] = {}
         self._closed = False
+        self._log: LogReader | None = None
 
     # -- public API -------------------------------------------------------------
 
@@ -157,6 +161,10 @@ class Normalizer:
                             text=content,
                         )
                     ]
+        if self._log is not None or (
+            not (isinstance(item, dict) and "event" in item) and is_log_item(item)
+        ):
+            return self._feed_log(item)
         out: list[Event] = []
         seq = self._seq
         try:
@@ -183,12 +191,19 @@ class Normalizer:
         return out
 
     def close(self) -> list[Event]:
-        """End the stream: runs still open end with an error saying so."""
-        return self._end_open_runs("the stream ended before this run ended")
+        """End the stream: runs still open end with an error saying so (an
+        ``astream_log`` root run ends here, with its output: the log never ends it)."""
+        out: list[Event] = []
+        if self._log is not None:
+            self._log.close(out)
+        return out + self._end_open_runs("the stream ended before this run ended")
 
     def fail(self, exc: BaseException) -> list[Event]:
         """End the stream because the source raised ``exc``: open runs end with it."""
-        return self._end_open_runs(f"{type(exc).__name__}: {exc}")
+        out: list[Event] = []
+        if self._log is not None:
+            self._log.flush(out)
+        return out + self._end_open_runs(f"{type(exc).__name__}: {exc}")
 
     @property
     def open_runs(self) -> list[str]:
@@ -201,6 +216,27 @@ class Normalizer:
         if self.strict:
             raise exc
         self.skipped += 1
+
+    # -- astream_log -------------------------------------------------------------
+
+    def _feed_log(self, item: Any) -> list[Event]:
+        out: list[Event] = []
+        log = self._log
+        if log is None:
+            if self._seq:
+                self._reject(
+                    MalformedItemError(
+                        f"an astream_log item in a stream of astream_events dicts: a stream "
+                        f"holds one format; got {_describe(item)}",
+                        position=self.position,
+                    )
+                )
+                return out
+            log = self._log = LogReader(self)
+        # The reader handles each op on its own: a malformed op is skipped (or raised)
+        # without dropping the events of the ops before it.
+        log.feed(item, out)
+        return out
 
     # -- astream_events v1 / v2 -------------------------------------------------
 
@@ -467,11 +503,15 @@ class Normalizer:
         out: list[Event],
         *,
         tool_call_id: str | None = None,
+        tool_result: bool = True,
     ) -> None:
-        """End a run: its tool calls (models), its result (tools), then ``End``."""
+        """End a run: its tool calls (models), its result (tools), then ``End``.
+
+        ``tool_result=False``: the source recorded neither an output nor an error for
+        this tool run (``astream_log``), so it gives no ``ToolResult``."""
         if run.run_type in _MODEL_TYPES and error is None:
             output = self._finish_model(run, output, out)
-        elif run.run_type == "tool":
+        elif run.run_type == "tool" and tool_result:
             output = self._finish_tool(run, output, error, tool_call_id, out)
         del self._runs[run.run_id]
         self._ended.add(run.run_id)
