@@ -141,7 +141,8 @@ async def _as_async(items: Iterator[Any]) -> AsyncIterator[Any]:
 def normalize(source: Iterable[Any] | AsyncIterable[Any], *, strict: bool = False) -> EventStream:
     """Normalize a raw LangChain stream into typed events.
 
-    ``source`` yields ``astream_events`` dicts (v1 or v2, live or recorded). Iterate
+    ``source`` yields ``astream_events`` dicts (v1 or v2), or ``astream_log`` patches
+    (``RunLogPatch``, ``RunLog``, or their JSON forms), live or recorded. Iterate
     the result with ``for`` or ``async for``, as the source iterates. With
     ``strict=True`` a malformed item raises an :class:`~eventstream.EventStreamError`
     naming its position; by default it is skipped and counted in

@@ -32,3 +32,15 @@ def test_fifteen_line_example_streams_the_answer_and_tool_activity() -> None:
     # Tool-internal text appears only in the tool results' short previews, never streamed.
     assert "warm and fuzzy" not in out
     assert "smug and very pleased" not in out
+
+
+def test_astream_log_example_gives_the_same_answer() -> None:
+    snippet = example("## The same events from `astream_log`")
+    setup = example("## Stream an agent in 15 lines").split("async def main")[0]
+    body = "\n".join("    " + line for line in snippet.splitlines())
+    code = f"{setup}async def main() -> None:\n{body}\n\nasyncio.run(main())\n"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    answer = "".join(s.text for s in CAT_SCRIPTS["agent"][2] if isinstance(s, Text))
+    assert out == answer
