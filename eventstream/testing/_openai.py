@@ -429,6 +429,9 @@ def _not_found(method: str, path: str) -> _HTTPError:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 resets connections when a load test opens
+    # hundreds of model requests at once.
+    request_queue_size = 1024
 
     def __init__(self, owner: OpenAIServer) -> None:
         self.owner = owner

@@ -1,0 +1,564 @@
+"""The in-process run registry: one background task per run, any number of subscribers.
+
+A :class:`Run` pumps a normalized event stream (``seq`` 0, 1, 2 …) into a bounded
+buffer from its own asyncio task. It never waits for a subscriber: each
+:class:`Subscription` reads the buffer at its own pace from its own cursor, applies its
+own :class:`~eventstream.Selector`, and sleeps on a future until the run appends more.
+
+The policies, all explicit:
+
+- **Falling behind.** The buffer keeps the last ``buffer_size`` events. A subscriber
+  whose cursor points before the oldest one gets a :class:`Gap` naming the seqs it
+  lost, then continues with the oldest event still there. Nothing is lost silently.
+- **Resuming.** ``after=<seq>`` (SSE's ``Last-Event-ID``) starts after that event: no
+  duplicate; what the buffer no longer holds is a :class:`Gap`. A selection with
+  ``inside`` is first shown the buffered events up to ``after`` (without yielding them),
+  so it knows which runs are inside its subtrees.
+- **The end.** Every subscription ends with one terminal item: :class:`Done`, or
+  :class:`Failure` with a safe message (the exception goes to the ``eventstream.adapters``
+  log once, with its traceback, never to the client).
+- **The last subscriber leaves** (``when_idle``): ``"cancel"`` cancels the run
+  ``idle_grace`` seconds later unless a subscriber came back meanwhile (a reconnecting
+  ``EventSource``); ``"finish"`` lets it run to its end. A run nobody has subscribed to
+  yet is never cancelled for that.
+- **Dropping a finished run.** :class:`RunRegistry` forgets a run ``ttl`` seconds after
+  it finished and frees its buffer; a subscriber still reading gets a :class:`Gap` for
+  what it had not read, then the terminal item. Later lookups raise
+  :class:`UnknownRunError`.
+- **Cancellation is real**: the run's task is cancelled, which closes
+  ``astream_events`` and with it the model's HTTP request; :meth:`RunRegistry.aclose`
+  cancels what still runs and awaits every task.
+
+Subscriptions attach when their iteration starts and detach when it ends (also when
+the iterating task is cancelled), so a response that is never sent counts for nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Mapping
+from typing import Any, Literal, cast
+
+from eventstream.adapters._signals import Done, Failure, Gap, Item
+
+from eventstream import Event, EventStreamError, Selector, normalize
+
+__all__ = [
+    "IdlePolicy",
+    "Run",
+    "RunFailedError",
+    "RunRegistry",
+    "RunStatus",
+    "Subscription",
+    "UnknownRunError",
+    "as_subscription",
+]
+
+logger = logging.getLogger("eventstream.adapters")
+
+RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
+IdlePolicy = Literal["cancel", "finish"]
+
+FAILED_MESSAGE = "the run failed; the server log has the details"
+CANCELLED_MESSAGE = "the run was cancelled"
+
+
+class UnknownRunError(EventStreamError, LookupError):
+    """No run with this id: it never existed, or it finished and was dropped (TTL)."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(
+            f"no run {run_id!r}: it does not exist, or it finished and its events were "
+            f"dropped after the registry's ttl"
+        )
+        self.run_id = run_id
+
+
+class RunFailedError(EventStreamError):
+    """The source of a run raised. The original exception is the ``__cause__``.
+
+    It stands in for the original inside the event stream, so the ``End`` events of
+    the runs left open carry this safe text and not the original exception's message.
+    """
+
+
+def _check_options(buffer_size: int, when_idle: str, idle_grace: float) -> None:
+    if buffer_size < 1:
+        msg = f"buffer_size must be at least 1, got {buffer_size}"
+        raise ValueError(msg)
+    if when_idle not in ("cancel", "finish"):
+        msg = f"when_idle must be 'cancel' or 'finish', got {when_idle!r}"
+        raise ValueError(msg)
+    if idle_grace < 0:
+        msg = f"idle_grace must be >= 0 seconds, got {idle_grace}"
+        raise ValueError(msg)
+
+
+class Run:
+    """One run: a task pumping normalized events into a bounded buffer.
+
+    Build runs with :meth:`RunRegistry.start` (or :func:`as_subscription` for a
+    one-off stream); attach readers with :meth:`subscribe`.
+    """
+
+    def __init__(
+        self,
+        events: AsyncIterable[Event],
+        *,
+        run_id: str | None = None,
+        buffer_size: int = 10_000,
+        when_idle: IdlePolicy = "cancel",
+        idle_grace: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        on_finish: Callable[[Run], None] | None = None,
+    ) -> None:
+        _check_options(buffer_size, when_idle, idle_grace)
+        self.id = run_id or uuid.uuid4().hex
+        self.buffer_size = buffer_size
+        self.when_idle: IdlePolicy = when_idle
+        self.idle_grace = idle_grace
+        self.status: RunStatus = "pending"
+        self.error: str | None = None
+        """The safe message of a failed or cancelled run."""
+        self.exception: BaseException | None = None
+        """What the source raised (server side only; never sent to clients)."""
+        self.finished_at: float | None = None
+        """``clock()`` when the run finished."""
+        self.subscribers = 0
+        """How many subscriptions are attached now."""
+        self._source = events
+        self._buffer: deque[Event] = deque(maxlen=buffer_size)
+        self._total = 0
+        self._waiters: set[asyncio.Future[bool]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._idle_handle: asyncio.TimerHandle | None = None
+        self._clock = clock
+        self._on_finish = on_finish
+
+    # -- state ------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run completed, failed or was cancelled."""
+        return self.status in ("completed", "failed", "cancelled")
+
+    @property
+    def total(self) -> int:
+        """How many events the run has produced; the next event's seq."""
+        return self._total
+
+    @property
+    def first_buffered(self) -> int:
+        """The seq of the oldest event still buffered (``total`` when none is)."""
+        return self._total - len(self._buffer)
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The task pumping the run (``None`` until it starts)."""
+        return self._task
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id} {self.status} events={self._total} subscribers={self.subscribers}>"
+
+    # -- subscribers ---------------------------------------------------------------
+
+    def subscribe(
+        self, *, selector: Selector | None = None, after: int | None = None
+    ) -> Subscription:
+        """A reader of this run's events from the start, or after seq ``after``."""
+        return Subscription(self, selector=selector, after=after)
+
+    def _attach(self) -> None:
+        if self._task is None and not self.finished:
+            self.start()
+        self.subscribers += 1
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
+
+    def _detach(self) -> None:
+        self.subscribers -= 1
+        if self.subscribers or self.finished or self.when_idle != "cancel":
+            return
+        if self.idle_grace == 0 or self._loop is None:
+            self.cancel()
+        else:
+            self._idle_handle = self._loop.call_later(self.idle_grace, self._cancel_if_idle)
+
+    def _cancel_if_idle(self) -> None:
+        self._idle_handle = None
+        if self.subscribers == 0:
+            self.cancel()
+
+    # -- the task ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start pumping in a task of the running loop (once; later calls do nothing)."""
+        if self._task is not None or self.finished:
+            return
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            msg = "a run is a task of the running event loop: start it from async code"
+            raise RuntimeError(msg) from None
+        self._task = self._loop.create_task(self._pump(), name=f"eventstream-run:{self.id}")
+        self._task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        # A task cancelled before its first step never enters ``_pump``.
+        if not self.finished:
+            self._finish("cancelled", CANCELLED_MESSAGE)
+
+    def cancel(self) -> bool:
+        """Cancel the run; ``False`` when it already finished."""
+        if self.finished:
+            return False
+        if self._task is None:
+            self._finish("cancelled", CANCELLED_MESSAGE)
+            return True
+        return self._task.cancel()
+
+    async def wait(self) -> None:
+        """Return once the run has finished (it does not raise for a failed run)."""
+        while not self.finished:
+            await self._changed(None)
+
+    async def _pump(self) -> None:
+        self.status = "running"
+        buffer = self._buffer
+        events = aiter(self._source)
+        try:
+            try:
+                async for event in events:
+                    if event.seq != self._total:
+                        msg = (
+                            f"a run's source must be a whole normalized stream (seq 0, 1, 2 …): "
+                            f"event {self._total} has seq {event.seq}; select per subscriber "
+                            f"instead"
+                        )
+                        raise RunFailedError(msg)
+                    buffer.append(event)
+                    self._total += 1
+                    if self._waiters:
+                        self._wake()
+            finally:
+                # Leaving the loop early does not close an async generator; closing it
+                # now ends LangChain's run at once (a no-op when it already ended).
+                aclose = getattr(events, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+        except asyncio.CancelledError:
+            self._finish("cancelled", CANCELLED_MESSAGE)
+            raise
+        except Exception as exc:
+            logger.error("run %s failed", self.id, exc_info=exc)
+            self.exception = exc
+            self._finish("failed", FAILED_MESSAGE)
+        else:
+            self._finish("completed", None)
+
+    def _finish(self, status: RunStatus, error: str | None) -> None:
+        self.status = status
+        self.error = error
+        self.finished_at = self._clock()
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
+        self._wake()
+        if self._on_finish is not None:
+            self._on_finish(self)
+
+    def _drop(self) -> None:
+        """Free the buffer: readers still behind get a gap, then the terminal item."""
+        self._buffer.clear()
+        self._wake()
+
+    # -- waking readers ------------------------------------------------------------
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, set()
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(True)
+
+    async def _changed(self, timeout: float | None) -> bool:
+        """Wait until the run appends or finishes: ``True``; ``False`` after ``timeout``."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        self._waiters.add(waiter)
+        handle = None if timeout is None else loop.call_later(timeout, _settle, waiter)
+        try:
+            return await waiter
+        finally:
+            if handle is not None:
+                handle.cancel()
+            self._waiters.discard(waiter)
+
+
+def _settle(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
+
+
+class Subscription:
+    """One reader of a run: ``async for item in subscription`` (once).
+
+    Yields the events its ``selector`` accepts (all, without one), :class:`Gap` items,
+    and one terminal :class:`Done` or :class:`Failure`. :meth:`stream` with
+    ``idle=<seconds>`` also yields ``None`` after that long without an item (a
+    transport's cue for a heartbeat).
+    """
+
+    def __init__(
+        self, run: Run, *, selector: Selector | None = None, after: int | None = None
+    ) -> None:
+        if after is not None and after < -1:
+            msg = f"after must be a seq (>= 0) or -1 for 'from the start', got {after}"
+            raise ValueError(msg)
+        self.run = run
+        self.selector = selector
+        self.after = after
+        start = 0 if after is None else after + 1
+        self._resume = start
+        # A selection with ``inside`` tracks subtrees from their Start events, so it
+        # reads the skipped part of the buffer too (without yielding it).
+        primes = selector is not None and selector.inside is not None
+        self._next = 0 if primes else start
+        self._accepts = None if selector is None else selector.accepts
+        self._iterated = False
+        self._ended = False
+
+    def __aiter__(self) -> AsyncIterator[Item]:
+        return cast(AsyncIterator[Item], self.stream(idle=None))
+
+    async def stream(self, idle: float | None = None) -> AsyncGenerator[Item | None, None]:
+        """The items; with ``idle``, also ``None`` after ``idle`` seconds without one."""
+        if self._iterated:
+            msg = "a Subscription is iterated once: subscribe again to read again"
+            raise RuntimeError(msg)
+        self._iterated = True
+        run = self.run
+        run._attach()
+        clock = asyncio.get_running_loop().time
+        # Silence is counted from the last item yielded, not from the last wake-up:
+        # a narrow selection on a busy run wakes often and yields nothing.
+        quiet_until = clock() + (idle or 0.0)
+        try:
+            while True:
+                item = self._take()
+                if item is not None:
+                    yield item
+                    if self._ended:
+                        return
+                    if idle is not None:
+                        quiet_until = clock() + idle
+                elif idle is None:
+                    await run._changed(None)
+                elif not await run._changed(max(0.0, quiet_until - clock())):
+                    yield None
+                    quiet_until = clock() + idle
+        finally:
+            run._detach()
+
+    def _take(self) -> Item | None:
+        """The next item the buffer holds for this reader, or ``None`` for 'wait'."""
+        run = self.run
+        buffer = run._buffer
+        accepts = self._accepts
+        while True:
+            first = run._total - len(buffer)
+            cursor = self._next
+            if cursor < first:
+                self._next = first
+                if first > self._resume:
+                    return Gap(first=max(cursor, self._resume), last=first - 1)
+                continue
+            if cursor < run._total:
+                event = buffer[cursor - first]
+                self._next = cursor + 1
+                if cursor < self._resume:
+                    if accepts is not None:
+                        accepts(event)
+                    continue
+                if accepts is None or accepts(event):
+                    return event
+                continue
+            if not run.finished:
+                return None
+            self._ended = True
+            if run.status == "completed":
+                return Done(last_seq=run._total - 1 if run._total else None)
+            reason: Literal["failed", "cancelled"] = (
+                "cancelled" if run.status == "cancelled" else "failed"
+            )
+            return Failure(message=run.error or FAILED_MESSAGE, reason=reason)
+
+
+def as_subscription(source: Subscription | AsyncIterable[Event]) -> Subscription:
+    """A subscription as is; any other event stream as the one reader of its own run.
+
+    That run starts when the reading starts and is cancelled when the reader stops
+    early (a client that went away), so a plain ``normalize(...)`` stream gets the
+    same framing, heartbeats and cancellation as a registry run.
+    """
+    if isinstance(source, Subscription):
+        return source
+    return Run(source, when_idle="cancel", idle_grace=0).subscribe()
+
+
+async def _guarded(source: AsyncIterable[Any]) -> AsyncIterator[Any]:
+    """The raw items; an exception of the source becomes a :class:`RunFailedError`."""
+    iterator = aiter(source)
+    try:
+        while True:
+            try:
+                item = await anext(iterator)
+            except StopAsyncIteration:
+                return
+            except Exception as exc:
+                raise RunFailedError(FAILED_MESSAGE) from exc
+            yield item
+    finally:
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+class RunRegistry:
+    """Runs by id, each a background task with a bounded buffer; see the module doc.
+
+    ``buffer_size`` events per run; a finished run is dropped ``ttl`` seconds after it
+    finished; ``when_idle`` / ``idle_grace`` say what happens when the last subscriber
+    leaves. ``clock`` (monotonic seconds) decides the TTL; tests may pass their own.
+    """
+
+    def __init__(
+        self,
+        *,
+        buffer_size: int = 10_000,
+        ttl: float = 600.0,
+        when_idle: IdlePolicy = "cancel",
+        idle_grace: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if ttl < 0:
+            msg = f"ttl must be >= 0 seconds, got {ttl}"
+            raise ValueError(msg)
+        # Checked here so a bad option fails at construction, not at the first run.
+        _check_options(buffer_size, when_idle, idle_grace)
+        self.buffer_size = buffer_size
+        self.ttl = ttl
+        self.when_idle: IdlePolicy = when_idle
+        self.idle_grace = idle_grace
+        self._clock = clock
+        self._runs: dict[str, Run] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def __contains__(self, run_id: object) -> bool:
+        return run_id in self._runs
+
+    @property
+    def runs(self) -> Mapping[str, Run]:
+        """The runs held now, by id (read-only view)."""
+        return self._runs
+
+    def start(self, runnable: Any, input: Any, *, config: Any = None) -> Run:  # noqa: A002
+        """Start ``runnable.astream_events(input, config, version="v2")`` as a run."""
+        raw = runnable.astream_events(input, config=config, version="v2")
+        return self.start_events(normalize(_guarded(raw)))
+
+    def start_events(self, events: AsyncIterable[Event]) -> Run:
+        """Start a run over any whole normalized stream (a live or recorded one)."""
+        self.sweep()
+        run = Run(
+            events,
+            buffer_size=self.buffer_size,
+            when_idle=self.when_idle,
+            idle_grace=self.idle_grace,
+            clock=self._clock,
+            on_finish=self._finished,
+        )
+        self._runs[run.id] = run
+        run.start()
+        assert run.task is not None
+        self._tasks.add(run.task)
+        run.task.add_done_callback(self._tasks.discard)
+        return run
+
+    def get(self, run_id: str) -> Run:
+        """The run with this id; :class:`UnknownRunError` when there is none (any more)."""
+        self.sweep()
+        try:
+            return self._runs[run_id]
+        except KeyError:
+            raise UnknownRunError(run_id) from None
+
+    def subscribe(
+        self, run_id: str, *, selector: Selector | None = None, after: int | None = None
+    ) -> Subscription:
+        """A subscription to a run (see :meth:`Run.subscribe`)."""
+        return self.get(run_id).subscribe(selector=selector, after=after)
+
+    def cancel(self, run_id: str) -> bool:
+        """Cancel a run; ``False`` when it already finished."""
+        return self.get(run_id).cancel()
+
+    def drop(self, run_id: str) -> None:
+        """Forget a run now and free its buffer; a running one is cancelled first."""
+        run = self._runs.get(run_id)
+        if run is None:
+            raise UnknownRunError(run_id)
+        run.cancel()
+        self._forget(run_id)
+
+    def sweep(self) -> list[str]:
+        """Drop the finished runs whose ``ttl`` has passed; their ids."""
+        now = self._clock()
+        expired = [
+            run_id
+            for run_id, run in self._runs.items()
+            if run.finished_at is not None and now - run.finished_at >= self.ttl
+        ]
+        for run_id in expired:
+            self._forget(run_id)
+        return expired
+
+    def _forget(self, run_id: str) -> Run | None:
+        timer = self._timers.pop(run_id, None)
+        if timer is not None:
+            timer.cancel()
+        run = self._runs.pop(run_id, None)
+        if run is not None:
+            run._drop()
+        return run
+
+    def _finished(self, run: Run) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        # Lookups sweep too; the timer frees the memory of runs nobody asks about.
+        self._timers[run.id] = loop.call_later(self.ttl, self._expire, run.id)
+
+    def _expire(self, run_id: str) -> None:
+        self._timers.pop(run_id, None)
+        self.sweep()
+
+    async def aclose(self) -> None:
+        """Cancel the runs still running, await every task, drop every run."""
+        for run in list(self._runs.values()):
+            run.cancel()
+        tasks = list(self._tasks)
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for run_id in list(self._runs):
+            self._forget(run_id)
