@@ -31,7 +31,9 @@ from eventstream._json import (
     event_to_json,
 )
 from eventstream._normalizer import Normalizer
+from eventstream._record import Recorder, Replay, record, replay
 from eventstream._select import Selection, Selector, select
+from eventstream._serialize import OpaqueValue, ReplayedError
 from eventstream._stream import EventStream, normalize
 
 __all__ = [
@@ -43,7 +45,11 @@ __all__ = [
     "EventStreamError",
     "MalformedItemError",
     "Normalizer",
+    "OpaqueValue",
+    "Recorder",
     "RecordingError",
+    "Replay",
+    "ReplayedError",
     "RunStateError",
     "Selection",
     "Selector",
@@ -57,5 +63,7 @@ __all__ = [
     "event_json_schema",
     "event_to_json",
     "normalize",
+    "record",
+    "replay",
     "select",
 ]

@@ -4,7 +4,9 @@
     ├── MalformedItemError            a raw item of the wrong shape (strict mode)
     │   └── UnknownEventError         a raw event name that no LangChain version sends
     ├── RunStateError                 an item that contradicts a run's state (strict mode)
-    └── RecordingError                a recording file that cannot be read (file, line)
+    ├── RecordingError                a recording file that cannot be read (file, line)
+    └── ReplayedError                 an exception recorded live, raised again by replay
+                                      (defined in eventstream._serialize)
 
 Each message says what was wrong, where (the item's position in the source, or the
 file and line), and what to do. Errors of other libraries are chained with

@@ -1,0 +1,219 @@
+"""The ``eventstream`` command: look at recorded streams.
+
+    eventstream dump PATH [--types T,..] [--tags T,..] [--names N,..] [--inside X,..] [--json]
+    eventstream stats PATH
+    eventstream demo [--record PATH] [--live]
+    eventstream serve [--host H] [--port P]
+
+``dump`` prints a recording's normalized events as a readable trace (or, with
+``--json``, as JSON Lines); ``stats`` prints a table of its runs. Both replay the file
+without pacing. Exit codes: 0 done; 1 the file could not be read (missing, not a
+recording, unreadable lines: what could be read is still printed); 2 a usage error.
+Messages go to stderr. ``demo`` is implemented in ``eventstream._demo``, ``serve`` in
+``eventstream._serve`` (imported only when asked for: it needs the ``serve`` extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TextIO
+
+from eventstream._errors import EventStreamError
+from eventstream._json import event_to_json
+from eventstream._normalizer import Event
+from eventstream._record import Replay, replay
+from eventstream._select import Selector
+from eventstream._serialize import ReplayedError
+from eventstream._stream import normalize
+from eventstream._trace import stats_lines, trace_lines
+
+__all__ = ["main", "timed_events"]
+
+PROG = "eventstream"
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{self.format_usage()}{self.prog}: error: {message}")
+
+
+def _names(value: str) -> list[str]:
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    if not names:
+        msg = "expected a comma-separated list of names"
+        raise argparse.ArgumentTypeError(msg)
+    return names
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Look at LangChain streams recorded with eventstream.record().",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    dump = commands.add_parser(
+        "dump",
+        help="print a recording as a readable trace",
+        description="Print a recording's runs as an indented tree: starts and ends, "
+        "tokens as text, tool calls, tool results, errors.",
+    )
+    dump.add_argument("path", metavar="PATH", help="a recording (JSON Lines)")
+    for option, what in (
+        ("--types", "only events of these types (start, token, tool_call_chunk, tool_call, …)"),
+        ("--tags", "only events of runs with one of these tags"),
+        ("--names", "only events of runs with these names (tool calls: the tool's name)"),
+        ("--inside", "only the subtrees of runs with these names or tags"),
+    ):
+        dump.add_argument(option, type=_names, metavar="A,B", help=what)
+    dump.add_argument("--json", action="store_true", help="print the events as JSON Lines instead")
+    dump.add_argument("--strict", action="store_true", help="stop at the first unreadable line")
+
+    stats = commands.add_parser(
+        "stats",
+        help="print a table of a recording's runs",
+        description="Print one row per run: name, type, duration, tokens, time to "
+        "first token, tokens per second; then totals.",
+    )
+    stats.add_argument("path", metavar="PATH", help="a recording (JSON Lines)")
+    stats.add_argument("--strict", action="store_true", help="stop at the first unreadable line")
+
+    commands.add_parser(
+        "demo",
+        help="run the cat agent against a local server and show its live trace",
+        add_help=False,
+    )
+    commands.add_parser(
+        "serve",
+        help="serve the demo agent over SSE, NDJSON and WebSocket, with a page",
+        add_help=False,
+    )
+    return parser
+
+
+def timed_events(recording: Replay) -> Iterator[tuple[float, Event]]:
+    """``(offset, event)``: each normalized event with the recorded time offset of the
+    raw item it came from (the events that end the stream get the last offset)."""
+    for event in normalize(recording):
+        yield recording.offset, event
+
+
+def _write_lines(lines: Iterator[str] | list[str], out: TextIO) -> None:
+    for line in lines:
+        out.write(line + "\n")
+
+
+def _dump(args: argparse.Namespace, out: TextIO) -> Replay:
+    types = args.types
+    try:
+        selector = (
+            Selector(types=types, tags=args.tags, names=args.names, inside=args.inside)
+            if types or args.tags or args.names or args.inside
+            else None
+        )
+    except ValueError as exc:
+        raise _UsageError(f"{PROG} dump: error: {exc}") from exc
+    recording = replay(args.path, strict=args.strict)
+    entries = timed_events(recording)
+    if args.json:
+        for _, event in entries:
+            if selector is None or selector.accepts(event):
+                out.write(event_to_json(event) + "\n")
+    else:
+        header = recording.header
+        out.write(
+            f"# {recording.path}: {header.get('source')} recorded {header.get('created')}"
+            f" with langchain-core {header.get('langchain_core')}\n"
+        )
+        show_chunks = bool(types) and "tool_call_chunk" in types
+        _write_lines(trace_lines(entries, selector=selector, show_chunks=show_chunks), out)
+    return recording
+
+
+def _stats(args: argparse.Namespace, out: TextIO) -> Replay:
+    recording = replay(args.path, strict=args.strict)
+    _write_lines(stats_lines(timed_events(recording)), out)
+    return recording
+
+
+def _demo(argv: Sequence[str]) -> int:
+    try:
+        demo = importlib.import_module("eventstream._demo")
+    except ModuleNotFoundError as exc:
+        if exc.name != "eventstream._demo":
+            raise
+        sys.stderr.write(f"{PROG} demo: not available in this installation ({exc})\n")
+        return 1
+    result = demo.main(list(argv))
+    return int(result or 0)
+
+
+def _serve(argv: Sequence[str]) -> int:
+    from eventstream import _serve
+
+    parser = argparse.ArgumentParser(prog=f"{PROG} serve", description=_serve.__doc__)
+    _serve.add_arguments(parser)
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0
+    return _serve.main(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 bad file, 2 usage)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["demo"]:
+        return _demo(args_list[1:])
+    if args_list[:1] == ["serve"]:
+        return _serve(args_list[1:])
+    out = sys.stdout
+    try:
+        args = _parser().parse_args(args_list)
+        recording = _dump(args, out) if args.command == "dump" else _stats(args, out)
+    except _UsageError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0
+    except ReplayedError as exc:
+        out.flush()
+        sys.stderr.write(
+            f"{PROG}: the recorded stream raised {type(exc).__name__}: {exc} "
+            "(recorded: the trace above ends where it did)\n"
+        )
+        return 0
+    except BrokenPipeError:  # `eventstream dump x | head`
+        _silence_stdout()
+        return 0
+    except (EventStreamError, OSError) as exc:
+        out.flush()
+        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        return 1
+    if recording.skipped:
+        first = recording.errors[0] if recording.errors else None
+        sys.stderr.write(
+            f"{PROG}: error: skipped {recording.skipped} unreadable line(s) of "
+            f"{recording.path}" + (f"; the first: {first}" if first else "") + "\n"
+        )
+        return 1
+    return 0
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit; to a closed pipe that fails again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,586 @@
+"""Recording raw streams to JSON Lines files, and replaying them.
+
+Contract. ``record(source, path)`` passes every item of ``source`` through unchanged
+(the very same objects, sync or async as the source iterates) and writes each one to
+``path`` before handing it on, flushed line by line, so a crash leaves a readable
+prefix. ``replay(path)`` gives the recorded items back, rebuilt as they were:
+``normalize(replay(path))`` gives the events that ``normalize`` gave live.
+
+The file: line 1 is a header, then one line per item, with the item's time offset in
+seconds from the start of the iteration::
+
+    {"format":"eventstream-recording","version":1,"source":"astream_events",
+     "created":"2025-01-01T12:00:00+00:00","langchain_core":"1.7.2","eventstream":"0.1.0"}
+    {"t":0.0012,"item":{"event":"on_chat_model_stream","run_id":"…","data":{"chunk":{"lc":1,…}}}}
+    {"t":0.0020,"ops":[{"op":"add","path":"/logs/…","value":…}]}          (a RunLogPatch)
+    {"t":0.0020,"ops":[…],"state":{…}}                                      (a RunLog)
+    {"t":0.0031,"raised":{"$exception":{"type":"RuntimeError",…}}}          (the source raised)
+
+Values are in the form ``eventstream._serialize`` describes: LangChain objects in
+LangChain's own serialization, everything else plain JSON or a ``$`` marker. A source
+that raises is recorded too; replay raises it again (as a
+:class:`~eventstream.ReplayedError` of the same type name) after the same items.
+
+Items are written as they are when streamed. LangGraph changes some messages after
+streaming them (it names an agent's messages, gives tool messages ids): a live
+consumer that looks at an event later sees those changes, a replay does not. Replayed
+items of one run share one metadata dict, as ``astream_events`` v2 items do: treat
+replayed items as read-only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from importlib import metadata as _metadata
+from typing import IO, Any, TypeVar
+
+from langchain_core.messages import AIMessageChunk
+from langchain_core.tracers.log_stream import RunLog, RunLogPatch
+
+from eventstream._errors import RecordingError
+from eventstream._serialize import (
+    ReplayedError,
+    Reviver,
+    dump_lc,
+    dumps_line,
+    exception_fields,
+    jsonable,
+    loads_line,
+    replayed_exception,
+)
+from eventstream._stream import Stream
+
+__all__ = ["FORMAT", "VERSION", "Recorder", "Redact", "Replay", "record", "replay"]
+
+FORMAT = "eventstream-recording"
+"""The ``format`` named in a recording's header line."""
+
+VERSION = 1
+"""The version of the recording format this eventstream writes and reads."""
+
+T = TypeVar("T")
+
+Redact = Callable[[dict[str, Any]], Mapping[str, Any]]
+"""A hook that gets a copy of a run's metadata and returns what may be written."""
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+# Looked up at call time, so tests can run the pacing on a fake clock.
+_now = time.monotonic
+_sleep = time.sleep
+_asleep = asyncio.sleep
+
+
+def _version(package: str) -> str:
+    try:
+        return _metadata.version(package)
+    except _metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _source_format(item: Any) -> str:
+    if isinstance(item, RunLogPatch):
+        return "astream_log"
+    if isinstance(item, Mapping) and "event" in item:
+        return "astream_events"
+    return "unknown"
+
+
+def _copy(value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # an uncopyable value inside: the hook still gets its own dict
+        return dict(value)
+
+
+# -- recording ----------------------------------------------------------------------
+
+
+def _all_str(values: list[Any]) -> bool:
+    return all(type(value) is str for value in values)
+
+
+def _unchanged(metadata: Any, snapshot: Any) -> bool:
+    try:
+        return bool(metadata == snapshot)
+    except Exception:  # values whose == does not give a bool (arrays …)
+        return False
+
+
+class _HookError(Exception):
+    """Carries an exception of the redact hook past the writer's fallbacks."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Writer:
+    """Writes one recording: the header at the first item, then a line per item."""
+
+    def __init__(self, path: str, redact: Redact | None) -> None:
+        self.path = path
+        self._redact = redact
+        # Unbuffered: each line is one write() as soon as it is made.
+        self._file: IO[bytes] = open(path, "wb", buffering=0)  # noqa: SIM115
+        self._start = time.perf_counter()
+        self._created = dt.datetime.now(dt.timezone.utc).isoformat()
+        self._header_written = False
+        # run id -> (metadata object, snapshot of it, its JSON form)
+        self._metadata: dict[Any, tuple[Any, Any, Any]] = {}
+
+    def _write(self, line: bytes) -> None:
+        written = self._file.write(line)
+        if written != len(line):
+            self._write_rest(line, written or 0)
+
+    def _write_rest(self, line: bytes, written: int) -> None:
+        # An unbuffered write may write less than asked (rare for files): finish it.
+        view = memoryview(line)
+        while written < len(line):
+            written += self._file.write(view[written:]) or 0
+
+    def _header(self, source: str | None) -> None:
+        header = {
+            "format": FORMAT,
+            "version": VERSION,
+            "source": source,
+            "created": self._created,
+            "langchain_core": _version("langchain-core"),
+            "eventstream": _version("eventstream"),
+        }
+        self._write(dumps_line(header))
+        self._header_written = True
+
+    def _offset(self) -> float:
+        return round(time.perf_counter() - self._start, 6)
+
+    def item(self, item: Any) -> None:
+        if not self._header_written:
+            self._header(_source_format(item))
+        offset = round(time.perf_counter() - self._start, 6)
+        try:
+            if type(item) is dict:
+                data = dumps_line({"t": offset, "item": self._event(item)})
+            elif isinstance(item, RunLogPatch):
+                line: dict[str, Any] = {"t": offset, "ops": self._ops(item.ops)}
+                if isinstance(item, RunLog):
+                    line["state"] = jsonable(self._redact_state(item.state))
+                data = dumps_line(line)
+            else:
+                data = dumps_line({"t": offset, "item": jsonable(item)})
+        except _HookError as failed:  # the redact hook's own error: the caller's to see
+            raise failed.error from None
+        except Exception as exc:  # a value that defeats every fallback (a cycle …)
+            note = f"<not recorded: {type(exc).__name__}: {exc}>"
+            failure = {
+                "$repr": {
+                    "type": f"{type(item).__module__}.{type(item).__qualname__}",
+                    "repr": note,
+                    "str": note,
+                }
+            }
+            data = dumps_line({"t": offset, "item": failure})
+        written = self._file.write(data)
+        if written != len(data):
+            self._write_rest(data, written or 0)
+
+    def raised(self, exc: BaseException) -> None:
+        if not self._header_written:
+            self._header(None)
+        line = {"t": self._offset(), "raised": {"$exception": exception_fields(exc)}}
+        self._write(dumps_line(line))
+
+    def close(self) -> None:
+        try:
+            if not self._header_written:
+                self._header(None)
+        finally:
+            self._file.close()
+
+    # -- items -------------------------------------------------------------------------
+
+    def _event(self, item: Any) -> Any:
+        if type(item) is not dict or "metadata" not in item:
+            return jsonable(item)
+        out = dict(item)
+        for key, value in item.items():
+            if type(key) is not str:
+                out["metadata"] = self._redacted(item["metadata"])
+                return jsonable(out)
+            cls = type(value)
+            if cls is str or value is None:
+                continue
+            if cls is dict:
+                if key == "metadata":
+                    out[key] = self._metadata_of(item.get("run_id"), value)
+                    continue
+                if len(value) == 1 and type(value.get("chunk")) is AIMessageChunk:
+                    out[key] = {"chunk": dump_lc(value["chunk"])}  # a token: the hot path
+                    continue
+            elif cls is list and _all_str(value):  # tags, parent_ids: as they are
+                continue
+            out[key] = jsonable(value)
+        if "lc" in out:
+            return {"$dict": out}
+        return out
+
+    def _metadata_of(self, run_id: Any, metadata: Any) -> Any:
+        """The JSON form of a run's metadata; redacted and converted once per run when
+        LangChain passes the same unchanged dict on each event (v2 does)."""
+        try:
+            cached = self._metadata.get(run_id)
+        except TypeError:  # an unhashable run id
+            return jsonable(self._redacted(metadata))
+        if cached is not None and cached[0] is metadata and _unchanged(metadata, cached[1]):
+            return cached[2]
+        encoded = jsonable(self._redacted(metadata))
+        if isinstance(metadata, dict):
+            if len(self._metadata) > 4096:
+                self._metadata.clear()
+            self._metadata[run_id] = (metadata, _copy(metadata), encoded)
+        return encoded
+
+    def _redacted(self, metadata: Any) -> Any:
+        if self._redact is None or not isinstance(metadata, Mapping):
+            return metadata
+        try:
+            result = self._redact(_copy(dict(metadata)))
+            if not isinstance(result, Mapping):
+                msg = f"redact must return a dict, got {type(result).__name__}"
+                raise TypeError(msg)
+        except Exception as exc:
+            raise _HookError(exc) from exc
+        return result
+
+    def _ops(self, ops: Iterable[Any]) -> list[Any]:
+        out = []
+        for op in ops:
+            if self._redact is not None and isinstance(op, Mapping):
+                value = op.get("value")
+                path = op.get("path")
+                if path == "" and isinstance(value, Mapping):
+                    value = self._redact_state(value)
+                elif (
+                    isinstance(path, str)
+                    and path.startswith("/logs/")
+                    and path.count("/") == 2
+                    and isinstance(value, Mapping)
+                ):
+                    value = self._redact_entry(value)
+                op = {**op, "value": value}
+            out.append(jsonable(op))
+        return out
+
+    def _redact_entry(self, entry: Mapping[str, Any]) -> Mapping[str, Any]:
+        if self._redact is None or "metadata" not in entry:
+            return entry
+        return {**entry, "metadata": self._redacted(entry["metadata"])}
+
+    def _redact_state(self, state: Mapping[str, Any]) -> Mapping[str, Any]:
+        logs = state.get("logs")
+        if self._redact is None or not isinstance(logs, Mapping):
+            return state
+        entries = {
+            name: self._redact_entry(entry) if isinstance(entry, Mapping) else entry
+            for name, entry in logs.items()
+        }
+        return {**state, "logs": entries}
+
+
+class Recorder(Stream[T]):
+    """The items of a source, passed through while they are written to a recording.
+
+    Iterate it as the source iterates (``for`` / ``async for``), once. See
+    :func:`record`.
+    """
+
+    def __init__(
+        self,
+        source: Iterable[T] | AsyncIterable[T],
+        path: str | os.PathLike[str],
+        *,
+        redact: Redact | None = None,
+    ) -> None:
+        super().__init__(source)
+        self.path = os.fspath(path)
+        self.redact = redact
+        self._used = False
+
+    def _writer(self) -> _Writer:
+        if self._used:
+            msg = f"this recorder of {self.path} was already iterated: record again"
+            raise RuntimeError(msg)
+        self._used = True
+        return _Writer(self.path, self.redact)
+
+    def __iter__(self) -> Iterator[T]:
+        items = self._sync_items()
+        writer = self._writer()
+        try:
+            while True:
+                try:
+                    item = next(items)
+                except StopIteration:
+                    break
+                except Exception as exc:
+                    writer.raised(exc)
+                    raise
+                writer.item(item)
+                yield item
+        finally:
+            writer.close()
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        items = self._async_items()
+        writer = self._writer()
+        try:
+            while True:
+                try:
+                    item = await anext(items)
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:
+                    writer.raised(exc)
+                    raise
+                writer.item(item)
+                yield item
+        finally:
+            writer.close()
+            aclose = getattr(items, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
+def record(
+    source: Iterable[T] | AsyncIterable[T],
+    path: str | os.PathLike[str],
+    *,
+    redact: Redact | None = None,
+) -> Recorder[T]:
+    """Record a raw stream to ``path`` while passing its items through unchanged.
+
+    ``source`` is a sync or async iterable of ``astream_events`` dicts (v1 or v2) or
+    ``astream_log`` patches (``RunLogPatch`` / ``RunLog``)::
+
+        async for event in normalize(record(agent.astream_events(inputs), "run.jsonl")):
+            ...
+
+    The file is opened when iteration starts (and overwritten). ``redact`` gets a
+    copy of each run's metadata (also of ``astream_log`` run entries) and returns
+    what may be written; the live items are never changed.
+    """
+    return Recorder(source, path, redact=redact)
+
+
+# -- replay -------------------------------------------------------------------------
+
+
+def _read_header(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as file:
+            first = file.readline(64 * 1024)
+    except FileNotFoundError as exc:
+        raise RecordingError("no such file", path=path) from exc
+    except IsADirectoryError as exc:
+        raise RecordingError("is a directory, not a recording", path=path) from exc
+    except OSError as exc:
+        raise RecordingError(f"cannot open: {exc.strerror or exc}", path=path) from exc
+    hint = f"not an eventstream recording (line 1 must be its {FORMAT!r} header)"
+    if not first.strip():
+        raise RecordingError(f"empty file: {hint}", path=path, line=1)
+    try:
+        header = json.loads(first)
+    except ValueError as exc:
+        raise RecordingError(hint, path=path, line=1) from exc
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise RecordingError(hint, path=path, line=1)
+    version = header.get("version")
+    if type(version) is not int:
+        raise RecordingError(f"header has no format version: {hint}", path=path, line=1)
+    if version > VERSION:
+        raise RecordingError(
+            f"recording format version {version} is newer than this eventstream reads "
+            f"({VERSION}): upgrade eventstream",
+            path=path,
+            line=1,
+        )
+    return header
+
+
+class _BadLine(Exception):
+    pass
+
+
+class Replay:
+    """The items of a recording, for ``for`` and ``async for``. See :func:`replay`.
+
+    Each iteration reads the file again. While iterating, ``offset`` is the recorded
+    time offset (seconds) of the item yielded last; ``skipped`` counts the unreadable
+    lines skipped (lenient mode) and ``errors`` says what was wrong with each.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        speed: float | None = None,
+        strict: bool = False,
+    ) -> None:
+        if speed is not None and not speed > 0:
+            msg = f"speed must be a positive number or None, got {speed!r}"
+            raise ValueError(msg)
+        self.path = os.fspath(path)
+        self.speed = speed
+        self.strict = strict
+        self.header = _read_header(self.path)
+        """The header line: format, version, source, created, langchain_core …"""
+        self.offset = 0.0
+        self.skipped = 0
+        self.errors: list[RecordingError] = []
+
+    @property
+    def source(self) -> str | None:
+        """``"astream_events"`` or ``"astream_log"``: what was recorded."""
+        source = self.header.get("source")
+        return source if isinstance(source, str) else None
+
+    def _fail(self, message: str, line: int, exc: BaseException | None = None) -> None:
+        error = RecordingError(message, path=self.path, line=line)
+        if self.strict:
+            raise error from exc
+        self.skipped += 1
+        self.errors.append(error)
+
+    def _items(self) -> Iterator[Any]:
+        """Every readable item, in order; sets ``offset`` before each."""
+        self.offset = 0.0
+        self.skipped = 0
+        self.errors = []
+        reviver = Reviver()
+        revive_event = reviver.event
+        loads = loads_line
+        try:
+            file = open(self.path, "rb")  # noqa: SIM115
+        except OSError as exc:
+            raise RecordingError(f"cannot open: {exc}", path=self.path) from exc
+        with file:
+            _read_header_line(file, self.path)
+            number = 1
+            for line in file:
+                number += 1
+                try:
+                    record = loads(line)
+                    offset = record["t"]
+                    if type(offset) is not float and type(offset) is not int:
+                        raise _BadLine(f"bad time offset {offset!r:.40}")
+                    if "item" in record:
+                        item = revive_event(record["item"])
+                    elif "ops" in record:
+                        item = _patch(record, reviver)
+                    elif "raised" in record:
+                        self.offset = offset
+                        error = reviver.value(record["raised"])
+                        if not isinstance(error, ReplayedError):
+                            error = replayed_exception({"message": repr(error)})
+                        raise error
+                    else:
+                        raise _BadLine("expected an 'item', 'ops' or 'raised' key")
+                except ReplayedError:
+                    raise
+                except Exception as exc:
+                    if not line.strip():
+                        continue
+                    self._fail(_why(line, exc), number, exc)
+                    continue
+                self.offset = offset
+                yield item
+
+    def entries(self) -> Iterator[tuple[float, Any]]:
+        """``(offset, item)`` pairs, without pacing."""
+        for item in self._items():
+            yield self.offset, item
+
+    def __iter__(self) -> Iterator[Any]:
+        speed = self.speed
+        if speed is None:
+            yield from self._items()
+            return
+        start = _now()
+        for item in self._items():
+            delay = self.offset / speed - (_now() - start)
+            if delay > 0:
+                _sleep(delay)
+            yield item
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        speed = self.speed
+        start = _now()
+        for item in self._items():
+            if speed is not None:
+                delay = self.offset / speed - (_now() - start)
+                if delay > 0:
+                    await _asleep(delay)
+            yield item
+
+
+def _read_header_line(file: IO[bytes], path: str) -> None:
+    first = file.readline()
+    try:
+        header = json.loads(first)
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise RecordingError("the header line changed while reading", path=path, line=1)
+
+
+def _patch(record: dict[str, Any], reviver: Reviver) -> RunLogPatch:
+    ops = reviver.value(record["ops"])
+    if type(ops) is not list or not all(isinstance(op, dict) for op in ops):
+        raise _BadLine("'ops' must be a list of JSON patch operations")
+    if "state" in record:
+        state = reviver.value(record["state"])
+        if not isinstance(state, dict):
+            raise _BadLine("'state' must be an object")
+        return RunLog(*ops, state=state)  # type: ignore[arg-type]
+    return RunLogPatch(*ops)
+
+
+def _why(line: bytes, exc: Exception) -> str:
+    if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
+        if not line.endswith(b"\n"):
+            return "the line is cut short (the file ends mid-line: an interrupted recording?)"
+        return f"not a JSON line ({exc})"
+    if isinstance(exc, (KeyError, TypeError)) and not isinstance(exc, _BadLine):
+        return f"not a recording line: expected an object with a time offset 't' ({exc!r})"
+    return f"unreadable line: {exc}"
+
+
+def replay(
+    path: str | os.PathLike[str],
+    *,
+    speed: float | None = None,
+    strict: bool = False,
+) -> Replay:
+    """The items recorded in ``path``, usable with ``for`` and ``async for``::
+
+        events = list(normalize(replay("run.jsonl")))
+        async for event in normalize(replay("run.jsonl", speed=1.0)): ...
+
+    ``speed=1.0`` keeps the recorded pacing (``2.0`` twice as fast; ``None``, the
+    default, never waits). LangChain objects are rebuilt only for the allow-listed
+    message, output, document and prompt-value classes; anything else stays a dict.
+    A file that is not a recording raises :class:`~eventstream.RecordingError` here.
+    An unreadable line raises one naming the file and line when ``strict``; otherwise
+    it is skipped and counted in ``skipped``.
+    """
+    return Replay(path, speed=speed, strict=strict)
