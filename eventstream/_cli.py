@@ -141,7 +141,12 @@ def _dump(args: argparse.Namespace, out: TextIO) -> Replay:
 
 def _stats(args: argparse.Namespace, out: TextIO) -> Replay:
     recording = replay(args.path, strict=args.strict)
-    _write_lines(stats_lines(timed_events(recording)), out)
+    entries: list[tuple[float, Event]] = []
+    try:
+        entries.extend(timed_events(recording))
+    finally:
+        # A stream recorded as raising (or cut short) still has runs worth counting.
+        _write_lines(stats_lines(entries), out)
     return recording
 
 

@@ -15,6 +15,7 @@ from eventstream.testing._cat import (
 )
 from eventstream.testing._model import ScriptedChatModel
 from eventstream.testing._openai import OpenAIServer, chat_model, openai_cat_agent
+from eventstream.testing._scenarios import SCENARIOS, Scenario, raw_stream
 from eventstream.testing._script import (
     Fail,
     Reasoning,
@@ -35,9 +36,11 @@ __all__ = [
     "HIDING_SPOT",
     "ITEMS_TEXT",
     "MOOD_TEXT",
+    "SCENARIOS",
     "Fail",
     "OpenAIServer",
     "Reasoning",
+    "Scenario",
     "ScriptedChatModel",
     "Step",
     "Text",
@@ -48,6 +51,7 @@ __all__ = [
     "chat_model",
     "interleave",
     "openai_cat_agent",
+    "raw_stream",
     "reasoning",
     "text",
     "tool_call",
