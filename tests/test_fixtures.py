@@ -92,7 +92,9 @@ def shape(events: list[Any]) -> Counter[Any]:
     return Counter(
         (
             names.get(run_id, ""),
-            tuple(names.get(p, "?") for p in next(e.parent_ids for e in events if e.run_id == run_id)),
+            tuple(
+                names.get(p, "?") for p in next(e.parent_ids for e in events if e.run_id == run_id)
+            ),
             tuple(items),
         )
         for run_id, items in runs.items()
@@ -140,7 +142,8 @@ def test_nested_agent_keeps_the_inner_agent_inside_its_tool() -> None:
         if t.run_id not in {e.run_id for e in select(events, inside="ask_cat_expert")}
     ]
     assert "".join(outer) == "".join(
-        s.text for s in SCENARIOS["nested_agent"].scripts["concierge"][1]  # type: ignore[union-attr]
+        s.text
+        for s in SCENARIOS["nested_agent"].scripts["concierge"][1]  # type: ignore[union-attr]
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -44,3 +45,27 @@ def test_astream_log_example_gives_the_same_answer() -> None:
     ).stdout
     answer = "".join(s.text for s in CAT_SCRIPTS["agent"][2] if isinstance(s, Text))
     assert out == answer
+
+
+def test_fastapi_endpoint_example_serves_the_agent() -> None:
+    from fastapi.testclient import TestClient
+
+    from eventstream.testing import ANSWER_TEXT, CAT_SCRIPTS, ScriptedChatModel, build_cat_agent
+
+    code = example("## Serve it: SSE, NDJSON, WebSocket")
+    assert len([line for line in code.splitlines() if line.strip()]) < 15
+    namespace = {"agent": build_cat_agent(lambda role: ScriptedChatModel(turns=CAT_SCRIPTS[role]))}
+    exec(compile(code, "README.md", "exec"), namespace)
+    with TestClient(namespace["app"]) as client:
+        run_id = client.post("/runs", json={"input": "Where is the cat?"}).json()["run_id"]
+        body = client.get(
+            f"/runs/{run_id}/events", params={"types": "token", "tags": "agent_llm"}
+        ).text
+    texts = [
+        json.loads(line[len("data: ") :])["text"]
+        for frame in body.split("\n\n")
+        if "event: token" in frame
+        for line in frame.splitlines()
+        if line.startswith("data: ")
+    ]
+    assert "".join(texts) == ANSWER_TEXT
