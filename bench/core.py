@@ -68,7 +68,9 @@ def b4_memory(quick: bool) -> Row:
 
 
 def b5_select(quick: bool) -> Row:
-    raw = recorded_events(2_000 if quick else 10_000)
+    # One size in both modes: a list small enough to stay in cache flatters the
+    # hand-written loop (measured 5.8x at 2,000 items against 3.0x at 10,000).
+    raw = recorded_events(10_000)
 
     def hand_written() -> int:
         count = 0
