@@ -33,7 +33,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
+import functools
 import json
+import operator
 import os
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -49,10 +51,13 @@ from eventstream._serialize import (
     Reviver,
     dump_lc,
     dumps_line,
+    dumps_value,
     exception_fields,
     jsonable,
     loads_line,
     replayed_exception,
+    text_fields,
+    text_frame,
 )
 from eventstream._stream import Stream
 
@@ -77,6 +82,7 @@ _sleep = time.sleep
 _asleep = asyncio.sleep
 
 
+@functools.cache  # importlib.metadata scans sys.path: about half a millisecond a call
 def _version(package: str) -> str:
     try:
         return _metadata.version(package)
@@ -113,6 +119,80 @@ def _unchanged(metadata: Any, snapshot: Any) -> bool:
         return False
 
 
+def _members(obj: dict[str, Any]) -> bytes:
+    """The members of a JSON object, without braces: what goes between other members."""
+    return dumps_line(obj)[1:-2]
+
+
+class _Template:
+    """The constant part of a run's stream events, encoded once.
+
+    A run streams many events (one per token) that differ only in their chunk (and
+    time offset): their line is ``{"t":<offset>`` + ``head`` + ``<chunk>`` + ``tail``,
+    the same JSON as converting the whole event. ``fits`` checks that an event is one
+    of those: the same keys in the same order, the metadata the same dict and unchanged
+    (LangChain passes a run's dict on each event), every other value equal to the
+    snapshot (strings, ``None`` and lists of strings, whose equality is exact).
+
+    A model's text tokens also differ only in their text: once ``text`` holds a
+    :func:`~eventstream._serialize.text_frame`, a chunk with the same other fields
+    is written as ``text_head + <content> + text_tail``.
+    """
+
+    __slots__ = (
+        "get",
+        "head",
+        "keys",
+        "metadata",
+        "snapshot",
+        "tail",
+        "text",
+        "text_head",
+        "text_tail",
+    )
+
+    def __init__(
+        self,
+        keys: tuple[str, ...],
+        get: Callable[[Any], Any],
+        snapshot: Any,
+        metadata: dict[str, Any],
+        head: bytes,
+        tail: bytes,
+    ) -> None:
+        self.keys = keys
+        self.get = get
+        self.snapshot = snapshot
+        self.metadata = metadata
+        self.head = head
+        self.tail = tail
+        self.text: Any = None  # the text frame's fields: no chunk has None
+        self.text_head = self.text_tail = b""
+
+    def fits(self, item: dict[Any, Any]) -> bool:
+        if item.get("metadata") is not self.metadata or tuple(item) != self.keys:
+            return False
+        try:
+            return bool(self.get(item) == self.snapshot)
+        except Exception:  # values whose == does not give a bool (arrays …)
+            return False
+
+    def line(self, offset: float, chunk: Any) -> bytes:
+        time = dumps_value(offset)
+        if type(chunk) is AIMessageChunk:
+            fields = chunk.__dict__
+            text = fields["content"]
+            if self.text is not None and type(text) is str and text_fields(fields) == self.text:
+                return b"".join((b'{"t":', time, self.text_head, dumps_value(text), self.text_tail))
+            frame = text_frame(chunk)
+            if frame is not None:
+                self.text, before, after = frame
+                self.text_head, self.text_tail = self.head + before, after + self.tail
+                return b"".join((b'{"t":', time, self.text_head, dumps_value(text), self.text_tail))
+        # jsonable(data) without its checks: a "chunk" key needs no "$dict" wrapper.
+        return b"".join((b'{"t":', time, self.head, dumps_value(jsonable(chunk)), self.tail))
+
+
 class _HookError(Exception):
     """Carries an exception of the redact hook past the writer's fallbacks."""
 
@@ -129,11 +209,13 @@ class _Writer:
         self._redact = redact
         # Unbuffered: each line is one write() as soon as it is made.
         self._file: IO[bytes] = open(path, "wb", buffering=0)  # noqa: SIM115
-        self._start = time.perf_counter()
+        self._start = time.perf_counter_ns()
         self._created = dt.datetime.now(dt.timezone.utc).isoformat()
         self._header_written = False
         # run id -> (metadata object, snapshot of it, its JSON form)
         self._metadata: dict[Any, tuple[Any, Any, Any]] = {}
+        # run id -> the encoded constant part of its stream events
+        self._templates: dict[str, _Template] = {}
 
     def _write(self, line: bytes) -> None:
         written = self._file.write(line)
@@ -159,15 +241,19 @@ class _Writer:
         self._header_written = True
 
     def _offset(self) -> float:
-        return round(time.perf_counter() - self._start, 6)
+        # Whole microseconds, in seconds: the float nearest the 6-digit decimal, as
+        # round(seconds, 6) gives, without round()'s decimal conversion (a hot path).
+        return (time.perf_counter_ns() - self._start) // 1000 / 1e6
 
     def item(self, item: Any) -> None:
         if not self._header_written:
             self._header(_source_format(item))
-        offset = round(time.perf_counter() - self._start, 6)
+        offset = self._offset()
         try:
             if type(item) is dict:
-                data = dumps_line({"t": offset, "item": self._event(item)})
+                data = self._stream_line(item, offset) or dumps_line(
+                    {"t": offset, "item": self._event(item)}
+                )
             elif isinstance(item, RunLogPatch):
                 line: dict[str, Any] = {"t": offset, "ops": self._ops(item.ops)}
                 if isinstance(item, RunLog):
@@ -205,6 +291,68 @@ class _Writer:
             self._file.close()
 
     # -- items -------------------------------------------------------------------------
+
+    def _stream_line(self, item: dict[Any, Any], offset: float) -> bytes | None:
+        """The line of a stream event (a token …) from its run's template; None for
+        any other item, which :meth:`_event` converts whole."""
+        data = item.get("data")
+        if type(data) is not dict or len(data) != 1 or "chunk" not in data:
+            return None
+        run_id = item.get("run_id")
+        if type(run_id) is not str:
+            return None
+        template = self._templates.get(run_id)
+        if template is None or not template.fits(item):
+            template = self._template(run_id, item)
+            if template is None:
+                return None
+        return template.line(offset, data["chunk"])
+
+    def _template(self, run_id: str, item: dict[Any, Any]) -> _Template | None:
+        """The encoded constant part of ``item``, cached for its run's next stream
+        events. None (the item is converted whole, as every other item is) when a part
+        is not of a form the template checks cheaply, or when the metadata dict is not
+        one the run passed before: LangChain passes a new one with each v1 event."""
+        metadata = item.get("metadata")
+        seen = self._metadata.get(run_id)
+        if "lc" in item or seen is None or seen[0] is not metadata:
+            return None
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        snapshot: list[Any] = []
+        side = before
+        for key, value in item.items():
+            if type(key) is not str:
+                return None
+            if key == "data":
+                side = after
+                continue
+            if key == "metadata":
+                side[key] = self._metadata_of(run_id, value)
+                value = self._metadata[run_id][1]
+            elif type(value) is list and _all_str(value):
+                side[key] = value
+                value = list(value)
+            elif type(value) is str or value is None:
+                side[key] = value
+            else:
+                return None
+            snapshot.append(value)
+        head = b',"item":{' + _members(before) + (b"," if before else b"") + b'"data":{"chunk":'
+        tail = b"}" + (b"," + _members(after) if after else b"") + b"}}\n"
+        template = _Template(
+            tuple(item),
+            operator.itemgetter(*before, *after),
+            # What the getter gives: a tuple, or the value itself for a single key.
+            tuple(snapshot) if len(snapshot) > 1 else snapshot[0],
+            metadata,
+            head,
+            tail,
+        )
+        if len(self._templates) > 4096:
+            self._templates.clear()
+        self._templates[run_id] = template
+        return template
 
     def _event(self, item: Any) -> Any:
         if type(item) is not dict or "metadata" not in item:

@@ -15,7 +15,9 @@ The form, value by value:
   own serialization, ``langchain_core.load.dumpd``'s format:
   ``{"lc": 1, "type": "constructor", "id": [...], "kwargs": {...}}``. The hot type,
   ``AIMessageChunk``, is written by :func:`dump_lc` without going through ``dumpd``
-  (28 µs a chunk) but to exactly its output; every other object goes through ``dumpd``.
+  (28 µs a chunk) but to exactly its output, and a model's text tokens from a
+  :func:`text_frame` (the encoded chunk around its text, made once per run of tokens);
+  every other object goes through ``dumpd``.
 - Everything else is a one-key marker dict whose key starts with ``$``; lossless where
   the value allows it: ``{"$tuple": [...]}``, ``{"$set": [...]}``,
   ``{"$frozenset": [...]}``, ``{"$uuid": "..."}``, ``{"$datetime": "<isoformat>"}``
@@ -54,6 +56,7 @@ import dataclasses
 import datetime as dt
 import enum
 import json
+import operator
 import pathlib
 import uuid
 from collections.abc import Callable, Mapping
@@ -103,8 +106,11 @@ __all__ = [
     "UnreadableValue",
     "dump_lc",
     "dumps_line",
+    "dumps_value",
     "jsonable",
     "loads_line",
+    "text_fields",
+    "text_frame",
 ]
 
 ALLOWED_CLASSES: tuple[type[Serializable], ...] = (
@@ -363,6 +369,49 @@ def _lc(value: Any) -> Any:
     return dumpd(value)
 
 
+text_fields: Callable[[dict[str, Any]], Any] = operator.itemgetter(*_AI_CHUNK_FIELDS[1:])
+"""Every field of an ``AIMessageChunk`` (given its ``__dict__``) but the content: what
+a :func:`text_frame` is keyed on."""
+_TEXT_HEAD = (
+    b'{"lc":1,"type":"constructor","id":["langchain","schema","messages","AIMessageChunk"],'
+    b'"kwargs":{"content":'
+)
+
+
+def _plain(value: Any) -> bool:
+    """Whether a value equal to ``value`` has its JSON: strings, None, lists of them and
+    dicts of one of them (not numbers: ``1 == 1.0 == True``; not dicts of more keys,
+    which are equal in another order)."""
+    cls = type(value)
+    if cls is str or value is None:
+        return True
+    if cls is list:
+        return all(_plain(v) for v in value)
+    if cls is dict and len(value) <= 1:
+        return all(
+            type(k) is str and k != "lc" and k != _ESCAPED and _plain(v) for k, v in value.items()
+        )
+    return False
+
+
+def text_frame(chunk: Any) -> tuple[Any, bytes, bytes] | None:
+    """``(fields, before, after)`` for a text chunk whose other fields are plain data:
+    the encoded :func:`dump_lc` of any chunk whose :func:`text_fields` equal
+    ``fields`` is ``before + dumps_value(content) + after``. A model's text tokens
+    differ only in their text, so one frame serves them all. None for other values."""
+    if type(chunk) is not AIMessageChunk or not _AI_CHUNK_KNOWN:
+        return None
+    content = chunk.content
+    fields = text_fields(chunk.__dict__)
+    if type(content) is not str or not all(_plain(value) for value in fields):
+        return None
+    head = _TEXT_HEAD + dumps_value(content)
+    encoded = dumps_value(dump_lc(chunk))
+    if not encoded.startswith(head):  # an encoder that writes otherwise: no frame
+        return None
+    return copy.deepcopy(fields), _TEXT_HEAD, encoded[len(head) :]
+
+
 # -- one recording line ---------------------------------------------------------------
 
 
@@ -387,12 +436,19 @@ def _std_dumps_line(data: Any) -> bytes:
         return (_ascii_encode(data) + "\n").encode("ascii")
 
 
+def _std_dumps_value(data: Any) -> bytes:
+    return _std_dumps_line(data)[:-1]
+
+
 def _std_loads_line(line: bytes) -> Any:
     return json.loads(line)
 
 
 dumps_line: Callable[[Any], bytes] = _std_dumps_line
 """One line of JSON (compact, newline-terminated UTF-8) of already-jsonable data."""
+
+dumps_value: Callable[[Any], bytes] = _std_dumps_value
+"""The JSON of already-jsonable data, as :data:`dumps_line` writes it inside a line."""
 
 loads_line: Callable[[bytes], Any] = _std_loads_line
 """Parse one line of JSON."""
@@ -408,6 +464,7 @@ else:
         | orjson.OPT_PASSTHROUGH_DATACLASS
         | orjson.OPT_PASSTHROUGH_DATETIME
     )
+    _VALUE_OPTIONS = _ORJSON_OPTIONS & ~orjson.OPT_APPEND_NEWLINE
     _orjson_dumps = orjson.dumps
     _orjson_loads = orjson.loads
 
@@ -417,6 +474,12 @@ else:
         except TypeError:  # keys that are not strings, wide ints, deep nesting …
             return _std_dumps_line(data)
 
+    def _orjson_dumps_value(data: Any) -> bytes:
+        try:
+            return _orjson_dumps(data, default=_last_resort, option=_VALUE_OPTIONS)
+        except TypeError:
+            return _std_dumps_value(data)
+
     def _orjson_loads_line(line: bytes) -> Any:
         try:
             return _orjson_loads(line)
@@ -424,6 +487,7 @@ else:
             return json.loads(line)
 
     dumps_line = _orjson_dumps_line
+    dumps_value = _orjson_dumps_value
     loads_line = _orjson_loads_line
 
 

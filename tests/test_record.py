@@ -750,3 +750,57 @@ def test_a_chatopenai_run_over_http_replays_its_events(tmp_path: Path) -> None:
     chunks = [i["data"]["chunk"] for i in items if i["event"] == "on_chat_model_stream"]
     assert chunks
     assert all(isinstance(chunk, AIMessageChunk) for chunk in chunks)
+
+
+def _fast_and_whole_lines(items: list[Any], path: Path) -> list[tuple[bytes | None, bytes]]:
+    from eventstream._record import _Writer
+    from eventstream._serialize import dumps_line
+
+    writer = _Writer(str(path), None)
+    try:
+        pairs = []
+        for position, item in enumerate(items):
+            offset = position / 1000
+            whole = dumps_line({"t": offset, "item": writer._event(item)})
+            pairs.append((writer._stream_line(item, offset), whole))
+        return pairs
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize("version", ["v2", "v1"])
+def test_template_lines_are_byte_identical_to_whole_event_lines(
+    version: str, tmp_path: Path
+) -> None:
+    async def collect() -> list[Any]:
+        agent = build_cat_agent(scripted)
+        return [e async for e in agent.astream_events(CAT_INPUT, version=version)]
+
+    pairs = _fast_and_whole_lines(asyncio.run(collect()), tmp_path / "x.jsonl")
+    fast = [(line, whole) for line, whole in pairs if line is not None]
+    assert all(line == whole for line, whole in fast)
+    if version == "v2":
+        assert len(fast) > 40  # the tokens really took the template path
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(chunks, min_size=1, max_size=6))
+def test_template_lines_match_for_any_chunks(stream: list[AIMessageChunk]) -> None:
+    import tempfile
+
+    metadata = {"ls_provider": "x"}
+    items = [
+        {
+            "event": "on_chat_model_stream",
+            "run_id": "r1",
+            "name": "m",
+            "tags": ["t"],
+            "metadata": metadata,
+            "parent_ids": [],
+            "data": {"chunk": chunk},
+        }
+        for chunk in stream
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        for line, whole in _fast_and_whole_lines(items, Path(folder) / "x.jsonl"):
+            assert line is None or line == whole
