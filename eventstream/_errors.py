@@ -15,13 +15,24 @@ file and line), and what to do. Errors of other libraries are chained with
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "EventStreamError",
     "MalformedItemError",
     "RecordingError",
     "RunStateError",
     "UnknownEventError",
+    "describe",
 ]
+
+
+def describe(value: Any) -> str:
+    """A short description of a bad value for an error message: its type and repr."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
 
 
 class EventStreamError(Exception):

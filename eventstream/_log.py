@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING, Any
 
 from eventstream._content import fields_of, tool_message
 from eventstream._errors import EventStreamError, MalformedItemError, RunStateError
+from eventstream._errors import describe as _describe
 from eventstream._events import ToolResult
 
 if TYPE_CHECKING:
@@ -731,10 +732,3 @@ def _describe_op(op: Any) -> str:
     if isinstance(op, Mapping):
         return f"{op.get('op')} {op.get('path')!r}"
     return _describe(op)
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"

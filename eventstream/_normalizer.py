@@ -42,6 +42,7 @@ from eventstream._errors import (
     RunStateError,
     UnknownEventError,
 )
+from eventstream._errors import describe as _describe
 from eventstream._events import (
     Custom,
     End,
@@ -633,10 +634,3 @@ def _error_text(error: Any) -> str:
     if isinstance(error, BaseException):
         return f"{type(error).__name__}: {error}"
     return str(error)
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"

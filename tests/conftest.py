@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from langchain_core.language_models import BaseChatModel
 
+from eventstream import End, EventStreamError, Start, normalize
 from eventstream.testing import CAT_QUESTION, CAT_SCRIPTS, ScriptedChatModel, build_cat_agent
 
 
@@ -33,3 +34,23 @@ def cat_agent() -> Any:
 
 
 CAT_INPUT = {"messages": [("user", CAT_QUESTION)]}
+
+
+def assert_events_or_our_error(raw: list[Any]) -> None:
+    """The rule for any input: strict mode gives events or our own error; lenient mode
+    always gives a well-formed stream (seq without gaps, one Start and one End per run),
+    the same as strict mode's whenever strict mode accepted the input."""
+    try:
+        strict_events = list(normalize(raw, strict=True))
+    except EventStreamError:
+        strict_events = None
+    stream = normalize(raw)
+    events = list(stream)
+    assert [e.seq for e in events] == list(range(len(events)))
+    started = [e.run_id for e in events if isinstance(e, Start)]
+    ended = [e.run_id for e in events if isinstance(e, End)]
+    assert sorted(started) == sorted(ended)
+    assert len(set(started)) == len(started)
+    if strict_events is not None:
+        assert stream.normalizer.skipped == 0
+        assert strict_events == events

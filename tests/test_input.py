@@ -27,7 +27,7 @@ from eventstream import (
 )
 from eventstream.testing import ScriptedChatModel, text, tool_call
 
-from .conftest import collect
+from .conftest import assert_events_or_our_error, collect
 
 
 def ev(event: str, run_id: str = "r1", data: Any = None, **extra: Any) -> dict[str, Any]:
@@ -330,15 +330,4 @@ items = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(items, max_size=12))
 def test_any_input_yields_events_or_our_error(raw: list[Any]) -> None:
-    try:
-        strict_events = list(normalize(raw, strict=True))
-    except EventStreamError:
-        strict_events = None
-    stream = normalize(raw)
-    events = list(stream)
-    assert [e.seq for e in events] == list(range(len(events)))
-    starts = [e.run_id for e in events if isinstance(e, Start)]
-    ends = [e.run_id for e in events if isinstance(e, End)]
-    assert sorted(starts) == sorted(ends) and len(set(starts)) == len(starts)
-    if strict_events is not None:
-        assert stream.normalizer.skipped == 0 and strict_events == events
+    assert_events_or_our_error(raw)
