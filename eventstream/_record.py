@@ -59,7 +59,7 @@ from eventstream._serialize import (
     text_fields,
     text_frame,
 )
-from eventstream._stream import Stream
+from eventstream._stream import Stream, apump, pump
 
 __all__ = ["FORMAT", "VERSION", "Recorder", "Redact", "Replay", "record", "replay"]
 
@@ -468,45 +468,50 @@ class Recorder(Stream[T]):
         self._used = True
         return _Writer(self.path, self.redact)
 
+    # Generators, so the file is opened on the first pull, not when iteration is asked
+    # for (an async source iterated with ``for`` fails before anything is opened).
+
     def __iter__(self) -> Iterator[T]:
         items = self._sync_items()
         writer = self._writer()
-        try:
-            while True:
-                try:
-                    item = next(items)
-                except StopIteration:
-                    break
-                except Exception as exc:
-                    writer.raised(exc)
-                    raise
-                writer.item(item)
-                yield item
-        finally:
-            writer.close()
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
+        yield from pump(
+            items,
+            _passing_through(writer),
+            on_raise=_recording_raise(writer),
+            cleanup=writer.close,
+        )
 
     async def __aiter__(self) -> AsyncIterator[T]:
         items = self._async_items()
         writer = self._writer()
+        pumped = apump(
+            items,
+            _passing_through(writer),
+            on_raise=_recording_raise(writer),
+            cleanup=writer.close,
+        )
         try:
-            while True:
-                try:
-                    item = await anext(items)
-                except StopAsyncIteration:
-                    break
-                except Exception as exc:
-                    writer.raised(exc)
-                    raise
-                writer.item(item)
+            async for item in pumped:
                 yield item
         finally:
-            writer.close()
-            aclose = getattr(items, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            # ``async for`` does not close what it iterates when we are closed early.
+            await pumped.aclose()  # type: ignore[attr-defined]
+
+
+def _passing_through(writer: _Writer) -> Callable[[T], tuple[T]]:
+    def step(item: T) -> tuple[T]:
+        writer.item(item)  # on disk before the consumer sees the item
+        return (item,)
+
+    return step
+
+
+def _recording_raise(writer: _Writer) -> Callable[[Exception], tuple[()]]:
+    def on_raise(exc: Exception) -> tuple[()]:
+        writer.raised(exc)
+        return ()
+
+    return on_raise
 
 
 def record(

@@ -16,9 +16,10 @@ from typing import Any, Generic, TypeVar
 
 from eventstream._normalizer import Event, Normalizer
 
-__all__ = ["EventStream", "normalize"]
+__all__ = ["EventStream", "apump", "normalize", "pump"]
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 class Stream(Generic[T]):
@@ -72,60 +73,100 @@ class EventStream(Stream[Event]):
 
     def filtered(self, accepts: Callable[[Event], bool] | None) -> Iterator[Event]:
         """Iterate only the events ``accepts`` passes (one loop: no nested generators)."""
-        items = self._sync_items()
         normalizer = self.normalizer
-        feed = normalizer.feed
-        try:
-            while True:
-                try:
-                    item = next(items)
-                except StopIteration:
-                    break
-                except Exception as exc:
-                    yield from _passing(normalizer.fail(exc), accepts)
-                    raise
-                if accepts is None:
-                    yield from feed(item)
-                else:
-                    for event in feed(item):
-                        if accepts(event):
-                            yield event
-            yield from _passing(normalizer.close(), accepts)
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
+        return pump(
+            self._sync_items(),
+            _filtering(normalizer.feed, accepts),
+            on_raise=_filtering(normalizer.fail, accepts),
+            at_end=_filtering(lambda _: normalizer.close(), accepts),
+        )
 
-    async def afiltered(self, accepts: Callable[[Event], bool] | None) -> AsyncIterator[Event]:
+    def afiltered(self, accepts: Callable[[Event], bool] | None) -> AsyncIterator[Event]:
         """The async twin of :meth:`filtered`."""
-        items = self._async_items()
         normalizer = self.normalizer
-        feed = normalizer.feed
-        try:
-            while True:
-                try:
-                    item = await anext(items)
-                except StopAsyncIteration:
-                    break
-                except Exception as exc:
-                    for event in _passing(normalizer.fail(exc), accepts):
-                        yield event
-                    raise
-                for event in feed(item):
-                    if accepts is None or accepts(event):
-                        yield event
-            for event in _passing(normalizer.close(), accepts):
-                yield event
-        finally:
-            aclose = getattr(items, "aclose", None)
-            if aclose is not None:
-                result = aclose()
-                if inspect.isawaitable(result):
-                    await result
+        return apump(
+            self._async_items(),
+            _filtering(normalizer.feed, accepts),
+            on_raise=_filtering(normalizer.fail, accepts),
+            at_end=_filtering(lambda _: normalizer.close(), accepts),
+        )
 
 
-def _passing(events: list[Event], accepts: Callable[[Event], bool] | None) -> list[Event]:
-    return events if accepts is None else [e for e in events if accepts(e)]
+def _filtering(
+    produce: Callable[[Any], list[Event]], accepts: Callable[[Event], bool] | None
+) -> Callable[[Any], list[Event]]:
+    if accepts is None:
+        return produce
+    return lambda value: [e for e in produce(value) if accepts(e)]
+
+
+def pump(
+    items: Iterator[Any],
+    step: Callable[[Any], Iterable[U]],
+    *,
+    on_raise: Callable[[Exception], Iterable[U]],
+    at_end: Callable[[None], Iterable[U]] | None = None,
+    cleanup: Callable[[], None] | None = None,
+) -> Iterator[U]:
+    """Drive a source: yield ``step(item)`` for each item before pulling the next.
+
+    When the source raises, yield ``on_raise(exc)`` and re-raise the same exception
+    (errors thrown in by the consumer are not the source's: they pass through). When
+    it ends, yield ``at_end(None)``. Always run ``cleanup`` and close the source, so an
+    early stop cancels a LangChain run. ``normalize`` and ``record`` both run on this.
+    """
+    try:
+        while True:
+            try:
+                item = next(items)
+            except StopIteration:
+                break
+            except Exception as exc:
+                yield from on_raise(exc)
+                raise
+            yield from step(item)
+        if at_end is not None:
+            yield from at_end(None)
+    finally:
+        if cleanup is not None:
+            cleanup()
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
+async def apump(
+    items: AsyncIterator[Any],
+    step: Callable[[Any], Iterable[U]],
+    *,
+    on_raise: Callable[[Exception], Iterable[U]],
+    at_end: Callable[[None], Iterable[U]] | None = None,
+    cleanup: Callable[[], None] | None = None,
+) -> AsyncIterator[U]:
+    """The async twin of :func:`pump`."""
+    try:
+        while True:
+            try:
+                item = await anext(items)
+            except StopAsyncIteration:
+                break
+            except Exception as exc:
+                for value in on_raise(exc):
+                    yield value
+                raise
+            for value in step(item):
+                yield value
+        if at_end is not None:
+            for value in at_end(None):
+                yield value
+    finally:
+        if cleanup is not None:
+            cleanup()
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            result = aclose()
+            if inspect.isawaitable(result):
+                await result
 
 
 async def _as_async(items: Iterator[Any]) -> AsyncIterator[Any]:
