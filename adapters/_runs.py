@@ -329,7 +329,7 @@ class Subscription:
         # reads the skipped part of the buffer too (without yielding it).
         primes = selector is not None and selector.inside is not None
         self._next = 0 if primes else start
-        self._accepts = None if selector is None else selector.accepts
+        self._accepts = None if selector is None else selector.matcher()
         self._iterated = False
         self._ended = False
 

@@ -18,8 +18,8 @@ import sys
 from collections.abc import AsyncIterable, Callable
 from typing import Any, TextIO
 
-from eventstream._events import End, Start, Token, ToolCall, ToolResult
-from eventstream._normalizer import Event
+from eventstream._ancestry import Ancestry
+from eventstream._events import End, Event, Start, Token, ToolCall, ToolResult
 from eventstream._stream import normalize
 
 __all__ = ["LivePrinter", "main"]
@@ -37,7 +37,7 @@ class LivePrinter:
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
-        self._tool_of: dict[str, str] = {}  # run id -> name of the tool it runs inside
+        self._ancestry = Ancestry()
         self._streaming: str | None = None  # run id whose tokens are being printed
         self._pending: dict[str, tuple[str, str]] = {}  # run id -> (label, partial line)
 
@@ -48,13 +48,12 @@ class LivePrinter:
         self.out.write(text + "\n")
 
     def __call__(self, event: Event) -> None:
-        tool = next((self._tool_of[p] for p in event.parent_ids if p in self._tool_of), None)
+        parent = self._ancestry.see(event).parent
+        enclosing = parent.tool if parent is not None else None  # the tool it runs inside
+        tool = enclosing.name if enclosing is not None else None
         if isinstance(event, Start):
             if event.run_type == "tool":
-                self._tool_of[event.run_id] = event.name
                 self._line(f"  ┌ {event.name} started (call {event.tool_call_id})")
-            elif tool is not None:
-                self._tool_of[event.run_id] = tool
         elif isinstance(event, Token) and event.kind == "text":
             if tool is not None:
                 label, partial = self._pending.get(event.run_id, (f"{tool} · {event.name}", ""))

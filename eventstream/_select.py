@@ -16,15 +16,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 
-from eventstream._events import EVENT_TYPES
-from eventstream._normalizer import Event
+from eventstream._ancestry import Ancestry
+from eventstream._events import EVENT_TYPES, Event
 from eventstream._stream import EventStream, Stream
 
 __all__ = ["Selection", "Selector", "select"]
-
-# Events whose ``name`` is the name of the run itself (for ToolCall / ToolCallChunk it
-# is the called tool's name, for Custom the custom event's name).
-_RUN_NAMED = frozenset({"start", "token", "tool_result", "end"})
 
 
 def _names(value: Iterable[str] | str | None, what: str) -> frozenset[str] | None:
@@ -40,7 +36,13 @@ def _names(value: Iterable[str] | str | None, what: str) -> frozenset[str] | Non
 
 
 class Selector:
-    """The filter behind :func:`select`, usable on its own: ``accepts(event)``."""
+    """The criteria behind :func:`select`, usable on their own.
+
+    The criteria are fixed at construction and can be shared. What a selection with
+    ``inside`` remembers while it reads a stream (the runs found inside a selected
+    subtree) belongs to one reading: :meth:`matcher` gives a fresh filter for each
+    stream. ``accepts`` is one such filter, made at construction, for one stream.
+    """
 
     def __init__(
         self,
@@ -62,14 +64,16 @@ class Selector:
         self.names = _names(names, "names")
         self.run_types = _names(run_types, "run_types")
         self.inside = _names(inside, "inside")
-        self._inside_runs: set[str] = set()
 
-        self.accepts: Callable[[Event], bool] = self._compile()
-        """Whether an event passes every criterion given (a closure over the criteria:
-        it runs once per event, so it reads locals, not attributes)."""
+        self.accepts: Callable[[Event], bool] = self.matcher()
+        """Whether an event passes every criterion given: a filter for one stream (see
+        :meth:`matcher`)."""
 
-    def _compile(self) -> Callable[[Event], bool]:
-        is_inside = self._is_inside if self.inside is not None else None
+    def matcher(self) -> Callable[[Event], bool]:
+        """A fresh filter for one stream: a closure over the criteria (it runs once per
+        event, so it reads locals, not attributes) and, with ``inside``, over the
+        state of that one reading."""
+        is_inside = _inside_filter(self.inside) if self.inside is not None else None
         types, tags, exclude_tags = self.types, self.tags, self.exclude_tags
         names, run_types = self.names, self.run_types
 
@@ -88,22 +92,33 @@ class Selector:
 
         return accepts
 
-    def _is_inside(self, event: Event) -> bool:
-        inside_runs = self._inside_runs
+
+def _inside_filter(inside: frozenset[str]) -> Callable[[Event], bool]:
+    """Whether an event belongs to the subtree of a run named or tagged in ``inside``:
+    decided once per run, at its first event, from its lineage."""
+    ancestry = Ancestry()
+    verdicts: dict[str, bool] = {}
+
+    def is_inside(event: Event) -> bool:
         run_id = event.run_id
-        found = run_id in inside_runs
-        if not found:
-            assert self.inside is not None
-            found = (event.type in _RUN_NAMED and event.name in self.inside) or not (
-                self.inside.isdisjoint(event.tags)
+        found = verdicts.get(run_id)
+        if found is None:
+            info = ancestry.see(event)
+            found = any(
+                run.name in inside or not inside.isdisjoint(run.tags) for run in info.lineage()
             )
-            if not found:
-                found = any(parent in inside_runs for parent in event.parent_ids)
-            if found and event.type != "custom":
-                inside_runs.add(run_id)
+            if event.type == "custom":
+                # A custom event names its payload, not its run: it decides nothing
+                # for its run (which may give no other event).
+                return found
+            verdicts[run_id] = found
+        elif event.type == "end":
+            ancestry.see(event)
         if event.type == "end":
-            inside_runs.discard(run_id)
+            del verdicts[run_id]
         return found
+
+    return is_inside
 
 
 class Selection(Stream[Event]):
@@ -114,17 +129,18 @@ class Selection(Stream[Event]):
         self.selector = selector
 
     def __iter__(self) -> Iterator[Event]:
+        accepts = self.selector.matcher()
         if isinstance(self._source, EventStream):
-            return self._source.filtered(self.selector.accepts)
-        return filter(self.selector.accepts, self._sync_items())
+            return self._source.filtered(accepts)
+        return filter(accepts, self._sync_items())
 
     def __aiter__(self) -> AsyncIterator[Event]:
+        accepts = self.selector.matcher()
         if isinstance(self._source, EventStream):
-            return self._source.afiltered(self.selector.accepts)
-        return self._afilter()
+            return self._source.afiltered(accepts)
+        return self._afilter(accepts)
 
-    async def _afilter(self) -> AsyncIterator[Event]:
-        accepts = self.selector.accepts
+    async def _afilter(self, accepts: Callable[[Event], bool]) -> AsyncIterator[Event]:
         async for event in self._async_items():
             if accepts(event):
                 yield event

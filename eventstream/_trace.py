@@ -17,16 +17,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from eventstream._ancestry import Ancestry
 from eventstream._events import (
     Custom,
     End,
+    Event,
     Start,
     Token,
     ToolCall,
     ToolCallChunk,
     ToolResult,
 )
-from eventstream._normalizer import Event
 from eventstream._select import Selector
 from eventstream._serialize import jsonable
 
@@ -62,32 +63,6 @@ def _short(value: Any) -> str:
     return text
 
 
-class _Depths:
-    """The depth of each run: from ``parent_ids``, or from the runs open at its start."""
-
-    def __init__(self) -> None:
-        self._depth: dict[str, int] = {}
-        self._open: list[str] = []
-
-    def of(self, event: Event) -> int:
-        depth = self._depth.get(event.run_id)
-        if depth is None:
-            if event.parent_ids:
-                known = [p for p in event.parent_ids if p in self._depth]
-                depth = self._depth[known[-1]] + 1 if known else len(event.parent_ids)
-            else:
-                depth = len(self._open)
-            if isinstance(event, Start):
-                self._depth[event.run_id] = depth
-                self._open.append(event.run_id)
-        return depth
-
-    def ended(self, run_id: str) -> None:
-        self._depth.pop(run_id, None)
-        if run_id in self._open:
-            self._open.remove(run_id)
-
-
 def trace_lines(
     entries: Iterable[tuple[float, Event]],
     *,
@@ -100,7 +75,7 @@ def trace_lines(
     the tree). Tool-call fragments are left out unless ``show_chunks``: the complete
     call is printed when the model run ends.
     """
-    depths = _Depths()
+    ancestry = Ancestry()
     starts: dict[str, float] = {}
     text: list[str] = []
     text_key: tuple[str, str] | None = None
@@ -120,14 +95,12 @@ def trace_lines(
         text.clear()
         text_key = None
 
+    accepts = selector.matcher() if selector is not None else None
     for offset, event in entries:
-        depth = depths.of(event)
+        depth = ancestry.see(event).depth
         if isinstance(event, Start):
             starts[event.run_id] = offset
-        accepted = selector is None or selector.accepts(event)
-        if isinstance(event, End):
-            depths.ended(event.run_id)
-        if not accepted:
+        if accepts is not None and not accepts(event):
             continue
         prefix = f"{_seconds(offset)}  {_INDENT * depth}"
         inner = prefix + _INDENT
@@ -228,17 +201,16 @@ def run_stats(entries: Iterable[tuple[float, Event]]) -> tuple[list[RunStats], f
     """One :class:`RunStats` per run, and the last offset seen. Runs are in tree order
     (each run after its parent and its earlier siblings' subtrees) when the source has
     ancestry, else in start order."""
-    depths = _Depths()
+    ancestry = Ancestry()
     runs: dict[str, RunStats] = {}
     last = 0.0
     for offset, event in entries:
         last = max(last, offset)
-        depth = depths.of(event)
+        info = ancestry.see(event)
         run = runs.get(event.run_id)
         if run is None and not isinstance(event, Custom):
-            run = runs[event.run_id] = RunStats(event.name, event.run_type, depth, offset)
-            known = [p for p in event.parent_ids if p in runs]
-            run.parent = known[-1] if known else None
+            run = runs[event.run_id] = RunStats(event.name, event.run_type, info.depth, offset)
+            run.parent = info.parent.run_id if info.parent is not None else None
         if run is None:
             continue
         if isinstance(event, Token):
@@ -248,7 +220,6 @@ def run_stats(entries: Iterable[tuple[float, Event]]) -> tuple[list[RunStats], f
         elif isinstance(event, End):
             run.end = offset
             run.error = event.error
-            depths.ended(event.run_id)
     return _tree_order(runs), last
 
 
