@@ -13,6 +13,7 @@ from eventstream._errors import (
     RecordingError,
     RunStateError,
     UnknownEventError,
+    UnknownFormatError,
 )
 from eventstream._events import (
     Custom,
@@ -23,6 +24,7 @@ from eventstream._events import (
     ToolCall,
     ToolCallChunk,
     ToolResult,
+    Usage,
 )
 from eventstream._json import (
     EVENT_ADAPTER,
@@ -59,6 +61,8 @@ __all__ = [
     "ToolCallChunk",
     "ToolResult",
     "UnknownEventError",
+    "UnknownFormatError",
+    "Usage",
     "event_from_json",
     "event_json_schema",
     "event_to_json",

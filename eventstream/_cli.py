@@ -23,8 +23,8 @@ from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from eventstream._errors import EventStreamError
+from eventstream._events import Event
 from eventstream._json import event_to_json
-from eventstream._normalizer import Event
 from eventstream._record import Replay, replay
 from eventstream._select import Selector
 from eventstream._serialize import ReplayedError

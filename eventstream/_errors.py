@@ -2,7 +2,8 @@
 
     EventStreamError                  anything eventstream raises on purpose
     ├── MalformedItemError            a raw item of the wrong shape (strict mode)
-    │   └── UnknownEventError         a raw event name that no LangChain version sends
+    │   ├── UnknownEventError         a raw event name that no LangChain version sends
+    │   └── UnknownFormatError        a stream in no format eventstream reads (both modes)
     ├── RunStateError                 an item that contradicts a run's state (strict mode)
     ├── RecordingError                a recording file that cannot be read (file, line)
     └── ReplayedError                 an exception recorded live, raised again by replay
@@ -20,23 +21,78 @@ from typing import Any
 __all__ = [
     "EventStreamError",
     "MalformedItemError",
+    "Problem",
     "RecordingError",
     "RunStateError",
     "UnknownEventError",
+    "UnknownFormatError",
     "describe",
+    "error_text",
+    "safe_repr",
 ]
+
+
+def safe_repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters; never raises, whatever ``value``'s
+    ``__repr__`` does (a value from outside must not turn our error into its own)."""
+    try:
+        text = repr(value)
+    except Exception as exc:  # anything a foreign __repr__ raises
+        text = f"<{_type_name(value)} whose repr() raised {_type_name(exc)}>"
+    if not isinstance(text, str):  # a __repr__ that returns something else
+        text = f"<{_type_name(value)}>"
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+def _type_name(value: Any) -> str:
+    try:
+        return type(value).__name__
+    except Exception:  # a metaclass may do anything
+        return "object"
 
 
 def describe(value: Any) -> str:
     """A short description of a bad value for an error message: its type and repr."""
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"
+    return f"{_type_name(value)} {safe_repr(value)}"
 
 
 class EventStreamError(Exception):
     """Base class of every error eventstream raises on purpose."""
+
+
+class Problem(Exception):
+    """Internal: what a reader or the run table found wrong with one raw item (or op).
+
+    Never reaches users: the normalizer turns it into :class:`MalformedItemError`, or
+    :class:`RunStateError` when ``run_id`` names the run whose state it contradicts,
+    adding the item's position; in lenient mode it skips and counts the item.
+    """
+
+    def __init__(self, message: str, run_id: str | None = None, *, kind: str = "") -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.kind = kind
+        """``"event"``: an event name no LangChain version sends (UnknownEventError)."""
+
+
+def error_text(error: Any) -> str:
+    """An error as one line of text: ``"ValueError: bad"`` for an exception (whatever
+    its ``__str__`` does), the value's text otherwise, ``"error"`` for nothing."""
+    if error is None:
+        return "error"
+    if isinstance(error, BaseException):
+        return f"{_type_name(error)}: {_safe_str(error)}"
+    return _safe_str(error)
+
+
+def _safe_str(value: Any) -> str:
+    try:
+        text = str(value)
+    except Exception:  # a foreign __str__ may raise anything
+        return f"<{_type_name(value)} whose str() raised>"
+    return text if isinstance(text, str) else f"<{_type_name(value)}>"
 
 
 class MalformedItemError(EventStreamError, ValueError):
@@ -52,6 +108,15 @@ class MalformedItemError(EventStreamError, ValueError):
 
 class UnknownEventError(MalformedItemError):
     """A raw event dict names an event that no ``astream_events`` version sends."""
+
+
+class UnknownFormatError(MalformedItemError):
+    """The first items of a stream match no format eventstream reads.
+
+    Raised in strict **and** lenient mode: lenient mode skips damaged items inside a
+    stream it recognised, it never turns a whole stream into silence. The message says
+    what the items look like and which formats are read.
+    """
 
 
 class RunStateError(EventStreamError):

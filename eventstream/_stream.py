@@ -14,7 +14,8 @@ import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
-from eventstream._normalizer import Event, Normalizer
+from eventstream._events import Event
+from eventstream._normalizer import Normalizer
 
 __all__ = ["EventStream", "apump", "normalize", "pump"]
 
@@ -76,9 +77,10 @@ class EventStream(Stream[Event]):
         normalizer = self.normalizer
         return pump(
             self._sync_items(),
-            _filtering(normalizer.feed, accepts),
-            on_raise=_filtering(normalizer.fail, accepts),
-            at_end=_filtering(lambda _: normalizer.close(), accepts),
+            normalizer.feed,
+            on_raise=normalizer.fail,
+            at_end=lambda _: normalizer.close(),
+            accepts=accepts,
         )
 
     def afiltered(self, accepts: Callable[[Event], bool] | None) -> AsyncIterator[Event]:
@@ -86,18 +88,11 @@ class EventStream(Stream[Event]):
         normalizer = self.normalizer
         return apump(
             self._async_items(),
-            _filtering(normalizer.feed, accepts),
-            on_raise=_filtering(normalizer.fail, accepts),
-            at_end=_filtering(lambda _: normalizer.close(), accepts),
+            normalizer.feed,
+            on_raise=normalizer.fail,
+            at_end=lambda _: normalizer.close(),
+            accepts=accepts,
         )
-
-
-def _filtering(
-    produce: Callable[[Any], list[Event]], accepts: Callable[[Event], bool] | None
-) -> Callable[[Any], list[Event]]:
-    if accepts is None:
-        return produce
-    return lambda value: [e for e in produce(value) if accepts(e)]
 
 
 def pump(
@@ -107,14 +102,18 @@ def pump(
     on_raise: Callable[[Exception], Iterable[U]],
     at_end: Callable[[None], Iterable[U]] | None = None,
     cleanup: Callable[[], None] | None = None,
+    accepts: Callable[[U], bool] | None = None,
 ) -> Iterator[U]:
     """Drive a source: yield ``step(item)`` for each item before pulling the next.
 
     When the source raises, yield ``on_raise(exc)`` and re-raise the same exception
     (errors thrown in by the consumer are not the source's: they pass through). When
-    it ends, yield ``at_end(None)``. Always run ``cleanup`` and close the source, so an
-    early stop cancels a LangChain run. ``normalize`` and ``record`` both run on this.
+    it ends, yield ``at_end(None)``. Only what ``accepts`` passes is yielded (all,
+    without it). Always run ``cleanup`` and close the source, so an early stop cancels
+    a LangChain run; a close that fails while an exception is on its way out does not
+    replace it. ``normalize`` and ``record`` both run on this.
     """
+    failing = False
     try:
         while True:
             try:
@@ -122,17 +121,21 @@ def pump(
             except StopIteration:
                 break
             except Exception as exc:
-                yield from on_raise(exc)
+                yield from _passing(on_raise(exc), accepts)
                 raise
-            yield from step(item)
+            if accepts is None:
+                yield from step(item)
+            else:
+                for value in step(item):
+                    if accepts(value):
+                        yield value
         if at_end is not None:
-            yield from at_end(None)
+            yield from _passing(at_end(None), accepts)
+    except BaseException:
+        failing = True
+        raise
     finally:
-        if cleanup is not None:
-            cleanup()
-        close = getattr(items, "close", None)
-        if close is not None:
-            close()
+        _settle(cleanup, getattr(items, "close", None), failing)
 
 
 async def apump(
@@ -142,8 +145,10 @@ async def apump(
     on_raise: Callable[[Exception], Iterable[U]],
     at_end: Callable[[None], Iterable[U]] | None = None,
     cleanup: Callable[[], None] | None = None,
+    accepts: Callable[[U], bool] | None = None,
 ) -> AsyncIterator[U]:
     """The async twin of :func:`pump`."""
+    failing = False
     try:
         while True:
             try:
@@ -151,22 +156,54 @@ async def apump(
             except StopAsyncIteration:
                 break
             except Exception as exc:
-                for value in on_raise(exc):
+                for value in _passing(on_raise(exc), accepts):
                     yield value
                 raise
-            for value in step(item):
-                yield value
+            if accepts is None:
+                for value in step(item):
+                    yield value
+            else:
+                for value in step(item):
+                    if accepts(value):
+                        yield value
         if at_end is not None:
-            for value in at_end(None):
+            for value in _passing(at_end(None), accepts):
                 yield value
+    except BaseException:
+        failing = True
+        raise
     finally:
+        aclose = getattr(items, "aclose", None)
+        try:
+            if cleanup is not None:
+                cleanup()
+            if aclose is not None:
+                result = aclose()
+                if inspect.isawaitable(result):
+                    await result
+        except Exception:
+            if not failing:
+                raise
+            # The exception on its way out is the one the caller must see.
+
+
+def _passing(values: Iterable[U], accepts: Callable[[U], bool] | None) -> Iterable[U]:
+    return values if accepts is None else [v for v in values if accepts(v)]
+
+
+def _settle(
+    cleanup: Callable[[], None] | None, close: Callable[[], Any] | None, failing: bool
+) -> None:
+    """Run ``cleanup``, then close the source; while an exception is on its way out,
+    a failure here is dropped so that exception reaches the caller unchanged."""
+    try:
         if cleanup is not None:
             cleanup()
-        aclose = getattr(items, "aclose", None)
-        if aclose is not None:
-            result = aclose()
-            if inspect.isawaitable(result):
-                await result
+        if close is not None:
+            close()
+    except Exception:
+        if not failing:
+            raise
 
 
 async def _as_async(items: Iterator[Any]) -> AsyncIterator[Any]:

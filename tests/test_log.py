@@ -79,8 +79,9 @@ async def log_of(runnable: Any, value: Any, **kwargs: Any) -> list[Any]:
     return await collect(runnable.astream_log(value, **kwargs))
 
 
-async def v2_of(runnable: Any, value: Any) -> list[Any]:
-    return await collect(normalize(runnable.astream_events(value, version="v2"), strict=True))
+async def v2_of(runnable: Any, value: Any, **kwargs: Any) -> list[Any]:
+    raw = runnable.astream_events(value, version="v2", **kwargs)
+    return await collect(normalize(raw, strict=True))
 
 
 def events_of(raw: list[Any]) -> list[Any]:
@@ -284,7 +285,8 @@ async def test_include_types_tool_and_llm_as_in_the_seed(cat_v2: list[Any]) -> N
 
 
 async def test_include_names_leaves_out_the_agent_model(cat_v2: list[Any]) -> None:
-    raw = await log_of(cat_agent(), CAT_INPUT, include_names=["get_items", "Get Items LLM"])
+    names = ["get_items", "Get Items LLM"]
+    raw = await log_of(cat_agent(), CAT_INPUT, include_names=names)
     events = events_of(raw)
     assert_well_formed(events)
     assert set(starts(events)) == {
@@ -294,15 +296,17 @@ async def test_include_names_leaves_out_the_agent_model(cat_v2: list[Any]) -> No
     }
     assert joined(events, tags="get_items") == script_text("items")
     assert not calls(events)  # the model that made them is not in the log
-    # get_items' result comes from its run; the others' from the root's output.
-    assert results(events) == results(cat_v2)
+    # Only the tool in the log gives a result: the root's output shows the others',
+    # but no source derives results from it (astream_events with the same filter
+    # gives the same).
     by_run = {e.tool_call_id: e.run_type for e in events if isinstance(e, ToolResult)}
-    assert by_run == {"call_items_2": "tool", "call_hide_1": "chain", "call_mood_3": "chain"}
+    assert by_run == {"call_items_2": "tool"}
+    filtered_v2 = await v2_of(cat_agent(), CAT_INPUT, include_names=names)
+    assert results(events) == results(filtered_v2)
+    assert calls(events) == calls(filtered_v2)
 
 
-async def test_include_tags_keeps_the_calls_and_finds_results_in_the_root_output(
-    cat_v2: list[Any],
-) -> None:
+async def test_include_tags_keeps_the_calls_and_derives_no_results() -> None:
     raw = await log_of(cat_agent(), CAT_INPUT, include_tags=["agent_llm"])
     events = events_of(raw)
     assert_well_formed(events)
@@ -310,15 +314,10 @@ async def test_include_tags_keeps_the_calls_and_finds_results_in_the_root_output
         {("cat_agent", "chain"): 1, ("ScriptedChatModel", "chat_model"): 3}
     )
     assert joined(events, tags="agent_llm") == script_text("agent", 2)
-    assert calls(events) == calls(cat_v2)
-    assert results(events) == results(cat_v2)
-    root_id = events[0].run_id
-    assert {e.run_id for e in events if isinstance(e, ToolResult)} == {root_id}
-    assert {e.name for e in events if isinstance(e, ToolResult)} == {
-        "where_cat_is_hiding",
-        "get_items",
-        "cat_mood",
-    }
+    filtered_v2 = await v2_of(cat_agent(), CAT_INPUT, include_tags=["agent_llm"])
+    assert calls(events) == calls(filtered_v2) and len(calls(events)) == 3
+    assert not [e for e in events if isinstance(e, ToolResult)]
+    assert results(filtered_v2) == []
 
 
 # -- the other forms: RunLog, JSON ----------------------------------------------------
@@ -557,9 +556,10 @@ def test_openai_function_calling_era_shapes_from_the_seed() -> None:
     }
 
 
-def test_function_message_observation_in_the_root_output() -> None:
+def test_observations_in_the_root_output_give_no_result() -> None:
     # An early LangGraph agent: the tool's run was filtered out of the log, its
-    # observation comes back as a FunctionMessage in the graph's output.
+    # observation comes back as a FunctionMessage in the graph's output. No source
+    # derives a result from a graph's output: the call stays unanswered, as in v2.
     raw = [
         [root("LangGraph")],
         [entry("ChatOpenAI", "m", "llm")],
@@ -575,18 +575,14 @@ def test_function_message_observation_in_the_root_output() -> None:
                 {"action": {"messages": [FunctionMessage(name="search", content="42")]}},
             )
         ],
-        # The same observation again (a later full-state chunk) gives no second result.
-        [add("/streamed_output/-", {"messages": [FunctionMessage(name="search", content="42")]})],
     ]
     events = events_of(raw)
     assert_well_formed(events)
     assert calls(events) == [("search", "c9", {"q": 1})]
-    (result,) = [e for e in events if isinstance(e, ToolResult)]
-    assert (result.tool_call_id, result.output, result.name) == ("c9", "42", "search")
-    assert result.run_id == "root-id"
+    assert not [e for e in events if isinstance(e, ToolResult)]
 
 
-def test_agent_action_and_finish_of_a_runnable_agent() -> None:
+def test_agent_actions_in_the_root_output_give_no_call() -> None:
     action = AgentAction(tool="search", tool_input={"q": "cats"}, log="Invoking search")
     finish = AgentFinish(return_values={"output": "Cats sleep a lot."}, log="done")
     raw = [
@@ -602,13 +598,7 @@ def test_agent_action_and_finish_of_a_runnable_agent() -> None:
     ]
     events = events_of(raw)
     assert_well_formed(events)
-    (call,) = [e for e in events if isinstance(e, ToolCall)]
-    assert (call.name, call.args, call.tool_call_id, call.run_id) == (
-        "search",
-        {"q": "cats"},
-        None,
-        "root-id",
-    )
+    assert not [e for e in events if isinstance(e, ToolCall)]
     assert events[-1].output is finish
 
 
@@ -657,31 +647,38 @@ def classic_executor() -> Any:
     ("filters", "call_from", "result_from"),
     [
         ({}, "chat_model", "tool"),
-        ({"include_types": ["tool"]}, "chain", "tool"),
-        ({"include_types": ["llm"]}, "chat_model", "chain"),
-        ({"include_names": ["nothing"]}, "chain", "chain"),
+        ({"include_types": ["tool"]}, None, "tool"),
+        ({"include_types": ["llm"]}, "chat_model", None),
+        ({"include_names": ["nothing"]}, None, None),
     ],
 )
-async def test_classic_agent_actions_and_steps(
-    filters: dict[str, Any], call_from: str, result_from: str
+async def test_classic_agent_gives_what_the_runs_in_the_log_give(
+    filters: dict[str, Any], call_from: str | None, result_from: str | None
 ) -> None:
     value = {"input": "what is in the basket?"}
     events = events_of(await log_of(classic_executor(), value, **filters))
     assert_well_formed(events)
-    # One call and one result, whichever runs the log holds: from the model and the
-    # tool when they are in it, from the executor's actions and steps when not.
-    (call,) = [e for e in events if isinstance(e, ToolCall)]
-    (result,) = [e for e in events if isinstance(e, ToolResult)]
-    assert (call.name, call.args, call.run_type) == ("lookup", {"place": "the basket"}, call_from)
-    assert (result.output, result.error, result.run_type) == (
-        "a sock in the basket",
-        None,
-        result_from,
-    )
-    assert result.tool_call_id == call.tool_call_id == ("c1" if call_from == "chat_model" else None)
+    # The call comes from the model's run and the result from the tool's, when the
+    # log holds them; the executor's actions and steps give nothing of their own.
+    found_calls = [e for e in events if isinstance(e, ToolCall)]
+    found_results = [e for e in events if isinstance(e, ToolResult)]
+    assert [c.run_type for c in found_calls] == ([call_from] if call_from else [])
+    assert [r.run_type for r in found_results] == ([result_from] if result_from else [])
+    for call in found_calls:
+        assert (call.name, call.args, call.tool_call_id) == (
+            "lookup",
+            {"place": "the basket"},
+            "c1",
+        )
+    for result in found_results:
+        assert (result.output, result.error) == ("a sock in the basket", None)
+    # astream_events with the same filters gives the same calls and results (it types
+    # chat models "chat_model" where the log types them "llm").
+    if filters.get("include_types") == ["llm"]:
+        filters = {"include_types": ["chat_model"]}
+    v2 = await v2_of(classic_executor(), value, **filters)
+    assert calls(events) == calls(v2) and results(events) == results(v2)
     if not filters:
-        v2 = await v2_of(classic_executor(), value)
-        assert calls(events) == calls(v2) and results(events) == results(v2)
         assert joined(events) == joined(v2) == "A sock."
     root_end = events[-1]
     assert root_end.name == "AgentExecutor" and root_end.output["output"] == "A sock."
@@ -947,8 +944,8 @@ def retained_mid_run(raw: list[Any]) -> tuple[int, int]:
         held = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    assert normalizer._log is not None
-    return held, len(normalizer._log._entries)
+    assert normalizer.format == "astream_log"
+    return held, len(normalizer.open_runs)
 
 
 def test_memory_does_not_grow_with_the_tokens(

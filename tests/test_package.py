@@ -93,12 +93,14 @@ def test_json_schema_names_every_event_type() -> None:
 def test_the_hot_path_token_factory_builds_the_same_token() -> None:
     from dataclasses import fields
 
-    from eventstream._events import new_token
+    from eventstream._table import RunFields, RunTable
 
     metadata = {"k": 1}
-    for kind in ("text", "reasoning"):
+    table = RunTable()
+    run = table.start(RunFields("r", "n", "chat_model", ("t",), metadata, ("p",)), None, [])
+    for seq, kind in ((1, "text"), (2, "reasoning")):
         built = Token(
-            seq=3,
+            seq=seq,
             run_id="r",
             parent_ids=("p",),
             name="n",
@@ -108,7 +110,7 @@ def test_the_hot_path_token_factory_builds_the_same_token() -> None:
             text="hi",
             kind=kind,  # type: ignore[arg-type]
         )
-        fast = new_token(3, "r", ("p",), "n", "chat_model", ("t",), metadata, "hi", kind)  # type: ignore[arg-type]
+        fast = table.token(run, "hi", kind)
         assert fast == built
         # Every field is set: none left unset for a later reader to trip on.
         assert all(getattr(fast, f.name) == getattr(built, f.name) for f in fields(Token))

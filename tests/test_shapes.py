@@ -101,15 +101,25 @@ async def test_sequential_interleaved_and_one_shot_calls(version: str) -> None:
 @pytest.mark.parametrize("version", VERSIONS)
 async def test_arguments_that_do_not_parse_give_an_error_not_an_exception(version: str) -> None:
     turn = [
-        *tool_call("search", '{"q": "cats"', id="bad", pieces=2),
+        *tool_call("search", '{"q": cats}', id="bad", pieces=2),
         *tool_call("search", "[1, 2]", id="list", index=1, pieces=1),
     ]
     events = await run(ScriptedChatModel(turns=[turn]), "go", version)
     bad, not_object = [e for e in events if isinstance(e, ToolCall)]
     assert (
-        bad.args == {} and bad.args_text == '{"q": "cats"' and "not valid JSON" in (bad.error or "")
+        bad.args == {} and bad.args_text == '{"q": cats}' and "not valid JSON" in (bad.error or "")
     )
     assert not_object.args == {} and "not an object" in (not_object.error or "")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_cut_off_arguments_are_what_langchain_will_run(version: str) -> None:
+    # A model cut off mid-arguments: LangChain parses the partial JSON and runs the tool
+    # with {"city": "Par"} under this call id; the ToolCall says the same, not "invalid".
+    turn = tool_call("weather", '{"city": "Par', id="cut", pieces=3)
+    events = await run(ScriptedChatModel(turns=[turn]), "go", version)
+    (call,) = [e for e in events if isinstance(e, ToolCall)]
+    assert (call.args, call.error, call.args_text) == ({"city": "Par"}, None, '{"city": "Par')
 
 
 def agent_with(tools: list[Any], turns: list[Any]) -> Any:

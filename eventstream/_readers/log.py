@@ -1,21 +1,22 @@
-"""Reading ``astream_log`` output: JSON Patch ops in, the Normalizer's run primitives out.
+"""Reading ``astream_log`` output: JSON Patch ops in, run-table calls out.
 
 Contract: ``LogReader.feed(item, out)`` reads one ``RunLogPatch``, one ``RunLog`` (the
 ``diff=False`` form) or the JSON form of a patch (a list of op dicts, a single op dict,
-or LangServe's ``{"ops": [...]}``) and appends the events its ops produce to ``out``.
-``close(out)`` ends the root run when the stream ends; ``flush(out)`` settles what a cut
-stream leaves half-known. The log state is never rebuilt (no ``jsonpatch``, no
+or LangServe's ``{"ops": [...]}``). Each op is one unit: it is applied whole or not at
+all, and a bad op is rejected (strict: raised; lenient: skipped and counted) without
+dropping the ops around it. The log state is never rebuilt (no ``jsonpatch``, no
 ``RunLog + patch``): each op is read on its own against a small table of the open log
-entries (log key → run, and whether it streams objects or only strings), so the time is
-linear in the number of ops and the memory does not grow with the token count. A
+entries (log key → run, and whether it streams objects or only strings), so the time
+is linear in the number of ops and the memory does not grow with the token count. A
 ``RunLog`` carries every op since the start, so only the ops not read yet are read.
+(``tests/readers/test_log.py`` checks this reader against ``jsonpatch`` applying the
+same ops to a ``RunLog``.)
 
 What each op gives (the same events as ``astream_events`` v2 for the same run):
 
-- ``replace ""``: the root run's ``Start``. Its ``/streamed_output/-`` chunks give no
-  event of their own, except the classic ``AgentExecutor`` shapes below; its
-  ``/final_output`` ops (whole or deep, as ``jsonpatch.from_diff`` writes them) keep its
-  output, and the root ends with it when the stream ends (the log has no end op for it).
+- ``replace ""``: the root run's ``Start``. Its ``/final_output`` ops (whole or deep, as
+  ``jsonpatch.from_diff`` writes them) keep its output, and the root ends with it when
+  the stream ends (the log has no end op for it).
 - ``add /logs/<key>``: a run's ``Start``, named by the entry's ``name`` (the key's
   ``:2``, ``:3`` suffixes are LangChain's counters, not names). Keys are read both as
   JSON Pointer escapes (``fetch~1docs``) and raw, as LangChain writes them
@@ -23,13 +24,9 @@ What each op gives (the same events as ``astream_events`` v2 for the same run):
 - ``/logs/<key>/streamed_output/-``: a model run's chunk: tokens and tool-call chunks.
   ``streamed_output_str/-`` repeats the text of the chunk that follows it, so it gives a
   token only for a run that streams strings alone (its first string waits for one op).
-- ``/logs/<key>/final_output`` then ``end_time``: the run's ``End``; for a model, the
-  tool calls it did not stream (an LLMResult-shaped ``{"generations": ...}``); for a
-  tool, its ``ToolResult`` (a ``ToolMessage`` with ``status="error"`` gives an error).
-- Classic agents: ``AgentAction`` values in the root's streamed output announce the
-  tool calls that no model run in the log announced; ``AgentStep`` observations,
-  ``ToolMessage`` and ``FunctionMessage`` values give the results that no tool run in
-  the log gave (both attributed to the root run, ``name`` the tool's).
+- ``/logs/<key>/final_output`` then ``end_time``: the run's ``End``; for a model, its
+  tool calls (as LangChain parsed them, from an LLMResult-shaped output); for a tool,
+  its ``ToolResult`` (a ``ToolMessage`` with ``status="error"`` gives an error).
 
 What the log cannot tell, and what is done about it:
 
@@ -39,37 +36,33 @@ What the log cannot tell, and what is done about it:
   has ``error=None`` and ``output=None``, and a tool run without a recorded output gives
   no ``ToolResult``: no error and no output are invented.
 - Inputs only when the entry has ``inputs`` (logs made with the streaming-events
-  schema); ``astream_log`` itself records none, so a tool run is linked to the pending
-  tool call of the same name (and the same arguments, when inputs are known). The
-  ``ToolResult`` takes the id of the ``ToolMessage`` the tool returned, when it did.
+  schema); ``astream_log`` itself records none, so a tool run names its call only when
+  one announced call has its name.
 - Chat models are logged as ``"llm"``: the entry's ``ls_model_type`` metadata or its
   inputs tell them apart; failing those (older logs), the ``Start`` waits for the first
   chunk or the output (a message chunk or a generation with a ``message``: chat model).
 - With ``include_types`` / ``include_names`` / ``include_tags``, runs left out of the log
-  give no events; the root run is always there.
-- Lenient mode skips and counts (``Normalizer.skipped``) one malformed op, not its whole
-  patch; errors name the item, the op's index within the patch and its path.
+  give no events, as in ``astream_events``: results that only the root's output shows
+  (a filtered tool's, the message LangGraph writes for a call whose arguments did not
+  parse) are not derived from it, on this source as on every other.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from eventstream._content import fields_of, tool_message
-from eventstream._errors import EventStreamError, MalformedItemError, RunStateError
-from eventstream._errors import describe as _describe
-from eventstream._events import ToolResult
-
-if TYPE_CHECKING:
-    from eventstream._normalizer import Event, Normalizer, _Run
+from eventstream._content import Piece, content_pieces, fields_of
+from eventstream._errors import Problem, describe, safe_repr
+from eventstream._events import Event
+from eventstream._readers._base import Reader, frozen
+from eventstream._readers.events import chunk_parts, model_end, tool_end
+from eventstream._table import MODEL_TYPES, ModelEnd, Run, RunFields, ToolEnd
 
 __all__ = ["LogReader", "is_log_item"]
 
-_MODEL_TYPES = frozenset({"chat_model", "llm"})
 _OPS = frozenset({"add", "replace", "remove", "move", "copy", "test"})
 # Fields of a log entry that ops address; longest first, so suffix matching of a raw key
 # ("/logs/fetch/docs/streamed_output/-") finds the field before the name.
@@ -80,36 +73,25 @@ _NOTHING: Any = object()
 
 def is_log_item(item: Any) -> bool:
     """Whether ``item`` looks like ``astream_log`` output (a patch in any form)."""
-    if isinstance(item, dict):
+    if isinstance(item, Mapping):
         return ("op" in item and "path" in item) or isinstance(item.get("ops"), list)
     if isinstance(item, list):
         return bool(item) and isinstance(item[0], Mapping) and "op" in item[0]
     return isinstance(getattr(item, "ops", None), list)
 
 
-class _Bad(Exception):
-    """An op that cannot be read; turned into the library's error with its position."""
-
-    def __init__(self, message: str, run_id: str | None = None) -> None:
-        super().__init__(message)
-        self.run_id = run_id
-
-
 @dataclass(slots=True)
 class _Entry:
-    """One open log entry (or the root): what is needed to finish it, nothing streamed."""
+    """One open log entry (or the root): how to read its ops, nothing streamed."""
 
     key: str
-    run_id: str
-    name: str
+    fields: RunFields
     log_type: str
-    tags: tuple[str, ...]
-    metadata: dict[str, Any]
     input: Any
     wrapped: bool
     """Outputs as the original tracer schema gives them: ``{"output": ...}``."""
-    run: _Run | None = None
-    """None while a model's kind (chat model or LLM) is not known yet."""
+    opened: bool = False
+    """Whether its run started (a model's kind may wait for its first chunk)."""
     output: Any = None
     has_output: bool = False
     objects: bool = False
@@ -117,52 +99,45 @@ class _Entry:
     strings: bool = False
     """It streamed strings with no object after them: they are its tokens."""
     pending: Any = _NOTHING
-    """A string waiting for one op: the object that repeats it, or not."""
+    """The pieces of a string waiting for one op: the object that repeats it, or not."""
+
+    @property
+    def run_id(self) -> str:
+        return self.fields.run_id
 
 
-class LogReader:
-    """The state of one ``astream_log`` stream, fed op by op into a :class:`Normalizer`."""
+class LogReader(Reader):
+    """The state of one ``astream_log`` stream, read op by op into the run table."""
 
-    def __init__(self, normalizer: Normalizer) -> None:
-        self._n = normalizer
+    format = "astream_log"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         self._entries: dict[str, _Entry] = {}
         self._root: _Entry | None = None
         self._form: str | None = None
         self._consumed = 0
-        # Ids of tool calls answered already: by a tool run's result, or by an
-        # observation in the root's output. Grows with tool calls, not tokens.
-        self._answered: set[str] = set()
+
+    sniff = staticmethod(is_log_item)
 
     # -- items and ops ---------------------------------------------------------
 
     def feed(self, item: Any, out: list[Event]) -> None:
-        """Read one item's ops (the new ones, for a ``RunLog``)."""
-        n = self._n
-        try:
-            ops, start = self._ops_of(item)
-        except MalformedItemError as exc:
-            n._reject(exc)
-            return
+        """Read one item's ops (the new ones, for a ``RunLog``), each on its own."""
+        ops, start = self._ops_of(item)
         for index in range(start, len(ops)):
             op = ops[index]
             try:
                 self._op(op, out)
-            except _Bad as bad:
-                where = f"op {index} ({_describe_op(op)})"
-                error: EventStreamError
-                if bad.run_id is not None:
-                    error = RunStateError(f"{where}: {bad}", position=n.position, run_id=bad.run_id)
-                else:
-                    error = MalformedItemError(f"{where}: {bad}", position=n.position)
-                n._reject(error)
+            except Problem as problem:
+                self.reject(Problem(f"op {index} ({_describe_op(op)}): {problem}", problem.run_id))
             except Exception as exc:  # an odd shape deep inside a value
-                error = MalformedItemError(
+                rejected = Problem(
                     f"op {index} ({_describe_op(op)}): could not read it: "
-                    f"{type(exc).__name__}: {exc}",
-                    position=n.position,
+                    f"{type(exc).__name__}: {exc}"
                 )
-                error.__cause__ = exc
-                n._reject(error)
+                rejected.__cause__ = exc
+                self.reject(rejected)
 
     def _ops_of(self, item: Any) -> tuple[Sequence[Any], int]:
         form = "patch"
@@ -171,7 +146,7 @@ class LogReader:
             if "op" in item and "path" in item:
                 ops: Any = (item,)
             elif "event" in item:
-                raise self._item_error(
+                raise Problem(
                     "an astream_events dict in a stream of astream_log patches: "
                     "a stream holds one format"
                 )
@@ -186,37 +161,34 @@ class LogReader:
                 form = "runlog"
                 start = self._consumed
                 if len(ops) < start:
-                    raise self._item_error(
+                    raise Problem(
                         f"a RunLog with {len(ops)} ops after one with {start}: "
                         f"not the same run's log"
                     )
         if not isinstance(ops, list | tuple):
-            raise self._item_error(
+            raise Problem(
                 f"expected a RunLogPatch, a RunLog, a list of JSON Patch op dicts or one "
-                f"op dict, got {_describe(item)}"
+                f"op dict, got {describe(item)}"
             )
         if self._form is None:
             self._form = form
         elif self._form != form:
-            raise self._item_error(
+            raise Problem(
                 "RunLog items (diff=False) and patches mixed in one stream: a stream holds one form"
             )
         if form == "runlog":
             self._consumed = len(ops)
         return ops, start
 
-    def _item_error(self, message: str) -> MalformedItemError:
-        return MalformedItemError(message, position=self._n.position)
-
     def _op(self, op: Any, out: list[Event]) -> None:
         if not isinstance(op, Mapping):
-            raise _Bad(f"expected a JSON Patch op dict, got {_describe(op)}")
+            raise Problem(f"expected a JSON Patch op dict, got {describe(op)}")
         kind = op.get("op")
         path = op.get("path")
         if kind not in _OPS or not isinstance(path, str):
-            raise _Bad(
+            raise Problem(
                 "'op' must be one of add, replace, remove, move, copy, test and 'path' "
-                f"a string; got op={_describe(kind)}, path={_describe(path)}"
+                f"a string; got op={describe(kind)}, path={describe(path)}"
             )
         if kind == "test":
             return  # checks the state, changes nothing
@@ -228,10 +200,10 @@ class LogReader:
             self._start_root(kind, _value(op), out)
             return
         if root is None:
-            raise _Bad("an op on the root run before its start (the 'replace \"\"' op)")
+            raise Problem("an op on the root run before its start (the 'replace \"\"' op)")
         if path == "/streamed_output/-":
             if kind != "add":
-                raise _Bad("streamed output is appended with 'add'")
+                raise Problem("streamed output is appended with 'add'")
             self._chunk(root, _value(op), out)
         elif path == "/final_output":
             self._set_output(root, kind, op)
@@ -239,7 +211,7 @@ class LogReader:
             root.output = _patched_output(root.output, op, kind, path)
             root.has_output = True
         else:
-            raise _Bad(_UNKNOWN_PATH)
+            raise Problem(_UNKNOWN_PATH)
 
     def _entry_op(self, kind: str, rest: str, op: Mapping[str, Any], out: list[Event]) -> None:
         key, _, field = rest.partition("/")
@@ -251,17 +223,17 @@ class LogReader:
             return
         if field == "streamed_output/-":
             if kind != "add":
-                raise _Bad("streamed output is appended with 'add'")
+                raise Problem("streamed output is appended with 'add'")
             self._chunk(entry, _value(op), out)
         elif field == "streamed_output_str/-":
             if kind != "add":
-                raise _Bad("streamed output is appended with 'add'")
+                raise Problem("streamed output is appended with 'add'")
             self._string(entry, _value(op), out)
         elif field == "final_output":
             self._set_output(entry, kind, op)
         elif field == "end_time":
             if kind not in ("add", "replace"):
-                raise _Bad("a run ends with 'add' or 'replace' of its end_time")
+                raise Problem("a run ends with 'add' or 'replace' of its end_time")
             self._finish(entry, out)
         # "inputs" arrive as the run ends, after its Start: nothing to add.
 
@@ -278,9 +250,9 @@ class LogReader:
 
     def _start_root(self, kind: str, value: Any, out: list[Event]) -> None:
         if kind not in ("add", "replace"):
-            raise _Bad("the root run starts with 'replace' of the whole log")
+            raise Problem("the root run starts with 'replace' of the whole log")
         if self._root is not None:
-            raise _Bad(
+            raise Problem(
                 "a second root run in one stream: astream_log streams one root run, "
                 "normalize each run's log on its own",
                 run_id=self._root.run_id,
@@ -288,49 +260,57 @@ class LogReader:
         root = self._entry("", value, root=True)
         logs = value.get("logs") or {}
         if not isinstance(logs, Mapping):
-            raise _Bad(f"'logs' must be a dict, got {_describe(logs)}")
+            raise Problem(f"'logs' must be a dict, got {describe(logs)}")
         self._check_new(root.run_id)
+        begin, _ = self._beginning(root, value)
         self._root = root
-        self._begin(root, value, out)
-        # A recorded state may hold entries already (hand-built, or a snapshot).
+        begin(out)
+        # A recorded state may hold entries already (hand-built, or a snapshot): each
+        # is a part of its own.
         for key, entry_value in logs.items():
-            self._add("add", str(key), entry_value, out)
+            try:
+                self._add("add", str(key), entry_value, out)
+            except Problem as problem:
+                self.reject(Problem(f"log entry {key!r}: {problem}", problem.run_id))
 
     def _add(self, kind: str, key: str, value: Any, out: list[Event]) -> None:
         if kind not in ("add", "replace"):
-            raise _Bad(_UNKNOWN_PATH)
+            raise Problem(_UNKNOWN_PATH)
         if not isinstance(value, Mapping) or "id" not in value:
-            raise _Bad(
+            raise Problem(
                 f"no log entry {key!r} is open here; a new entry needs a LogEntry dict "
-                f"with 'id', 'name', 'type', got {_describe(value)}. " + _UNKNOWN_PATH
+                f"with 'id', 'name', 'type', got {describe(value)}. " + _UNKNOWN_PATH
             )
         if key in self._entries:
-            raise _Bad(
+            raise Problem(
                 f"log entry {key!r} was added already and has not ended",
                 run_id=self._entries[key].run_id,
             )
         entry = self._entry(key, value, root=False)
         self._check_new(entry.run_id)
+        begin, run_type = self._beginning(entry, value)
+        finish = None
+        if value.get("end_time") is not None:
+            # Added whole, ended already: read its end now, against its final state.
+            final = value.get("final_output")
+            entry.output, entry.has_output = final, final is not None
+            finish = self._finishing(entry, out, run_type or _kind_of_output(entry))
         self._entries[key] = entry
-        self._begin(entry, value, out)
-        end_time = value.get("end_time")
-        if end_time is not None:
-            self._finish(entry, out)
+        begin(out)
+        if finish is not None:
+            finish()
 
     def _check_new(self, run_id: str) -> None:
-        n = self._n
-        if (
-            run_id in n._runs
-            or run_id in n._ended
-            or (self._root is not None and self._root.run_id == run_id)
-            or any(other.run_id == run_id for other in self._entries.values())
+        self.table.check_new(run_id)
+        if (self._root is not None and self._root.run_id == run_id) or any(
+            other.run_id == run_id for other in self._entries.values()
         ):
-            raise _Bad(f"run {run_id} started already", run_id=run_id)
+            raise Problem(f"run {run_id} started already", run_id=run_id)
 
     def _entry(self, key: str, value: Any, *, root: bool) -> _Entry:
         """Validate a log entry (or the root's state) before anything changes."""
         if not isinstance(value, Mapping):
-            raise _Bad(f"expected a log entry dict, got {_describe(value)}")
+            raise Problem(f"expected a log entry dict, got {describe(value)}")
         run_id = value.get("id")
         name = value.get("name")
         if name is None and not root:
@@ -343,87 +323,114 @@ class LogReader:
             or not isinstance(name, str)
             or not isinstance(log_type, str)
             or not isinstance(tags, list | tuple)
+            or not all(isinstance(tag, str) for tag in tags)
             or not isinstance(metadata, Mapping)
         ):
-            raise _Bad(
-                "'id', 'name' and 'type' must be strings, 'tags' a list, 'metadata' a "
-                f"dict; got id={_describe(run_id)}, name={_describe(name)}, "
-                f"type={_describe(log_type)}, tags={_describe(tags)}, "
-                f"metadata={_describe(metadata)}"
+            raise Problem(
+                "'id', 'name' and 'type' must be strings, 'tags' a list of strings, "
+                f"'metadata' a dict; got id={describe(run_id)}, name={describe(name)}, "
+                f"type={describe(log_type)}, tags={describe(tags)}, "
+                f"metadata={describe(metadata)}"
             )
         return _Entry(
             key=key,
-            run_id=run_id,
-            name=name,
+            fields=RunFields(
+                str(run_id), str(name), log_type, tuple(map(str, tags)), frozen(metadata), ()
+            ),
             log_type=log_type,
-            tags=tuple(tags),
-            metadata=dict(metadata),
             input=value.get("inputs"),
             # The root's output is the stream's own, and logs made with the
             # streaming-events schema (they carry "inputs") unwrap outputs already.
             wrapped=not root and "inputs" not in value,
         )
 
-    def _begin(self, entry: _Entry, value: Mapping[str, Any], out: list[Event]) -> None:
+    def _beginning(self, entry: _Entry, value: Mapping[str, Any]) -> tuple[Any, str | None]:
+        """Read an entry's initial state; returns what applies it (nothing fails then)
+        and the run type it will have (``None``: still unknown)."""
         kind = _kind_hint(entry)
-        if kind is not None:
-            self._open(entry, kind, out)
         chunks = value.get("streamed_output") or ()
-        for chunk in chunks:
-            self._chunk(entry, chunk, out)
-        if not chunks:
-            for text in value.get("streamed_output_str") or ():
-                self._string(entry, text, out)
+        strings = () if chunks else (value.get("streamed_output_str") or ())
+        if not isinstance(chunks, list | tuple) or not isinstance(strings, list | tuple):
+            raise Problem("'streamed_output' and 'streamed_output_str' must be lists")
+        if kind is None and chunks:
+            kind = "llm" if isinstance(chunks[0], str) else "chat_model"
+        read_chunks = [chunk_parts(chunk) for chunk in chunks] if kind in MODEL_TYPES else []
+        read_strings = [_string_pieces(text) for text in strings]
         final = value.get("final_output")
-        if final is not None:
-            entry.output = final
-            entry.has_output = True
 
-    def _open(self, entry: _Entry, run_type: str, out: list[Event]) -> _Run:
-        run = self._n._open(
-            entry.run_id, entry.name, run_type, entry.tags, entry.metadata, (), entry.input, out
-        )
-        entry.run = run
+        def begin(out: list[Event]) -> None:
+            if kind is not None:
+                self._open(entry, kind, out)
+            if chunks:
+                entry.objects = True
+            for pieces, fragments in read_chunks:
+                self.table.chunk(self._run(entry), pieces, fragments, out)
+            for pieces in read_strings:
+                self._apply_string(entry, pieces, out)
+            if final is not None:
+                entry.output = final
+                entry.has_output = True
+
+        return begin, kind
+
+    def _open(self, entry: _Entry, run_type: str, out: list[Event]) -> None:
+        self.table.start(entry.fields._replace(run_type=run_type), entry.input, out)
+        entry.opened = True
+
+    def _run(self, entry: _Entry) -> Run:
+        run = self.table.get(entry.run_id)
+        assert run is not None, "an opened entry's run is open until its end"
         return run
 
-    def _settle(self, entry: _Entry, out: list[Event]) -> _Run:
-        """Open a run whose kind is still unknown (from its output) and flush its string."""
-        run = entry.run
-        if run is None:
-            run = self._open(entry, _kind_of_output(entry), out)
+    def _settle(self, entry: _Entry, run_type: str, out: list[Event]) -> Run:
+        """Open a run whose kind was still unknown and flush its waiting string."""
+        if not entry.opened:
+            self._open(entry, run_type, out)
+        run = self._run(entry)
         if entry.pending is not _NOTHING:
-            text, entry.pending = entry.pending, _NOTHING
-            if run.run_type in _MODEL_TYPES:
-                self._n._content(run, text, out)
+            pieces, entry.pending = entry.pending, _NOTHING
+            if run.run_type in MODEL_TYPES:
+                self.table.chunk(run, pieces, [], out)
         return run
 
     def _chunk(self, entry: _Entry, value: Any, out: list[Event]) -> None:
-        run = entry.run
+        run = self._run(entry) if entry.opened else None
+        # An LLM streams its tokens as strings, a chat model as message chunks.
+        run_type = (
+            run.run_type if run is not None else ("llm" if isinstance(value, str) else "chat_model")
+        )
+        if run_type not in MODEL_TYPES:
+            # Chain, tool and parser chunks repeat what models stream or what the run
+            # returns: no event of their own (as in astream_events).
+            if run is None:
+                self._open(entry, run_type, out)
+            entry.objects = True
+            entry.pending = _NOTHING
+            return
+        pieces, fragments = chunk_parts(value)
         if run is None:
-            # An LLM streams its tokens as strings, a chat model as message chunks.
-            run = self._open(entry, "llm" if isinstance(value, str) else "chat_model", out)
+            self._open(entry, run_type, out)
+            run = self._run(entry)
         entry.objects = True
         entry.pending = _NOTHING
-        if run.run_type in _MODEL_TYPES:
-            self._n._model_chunk(run, value, out)
-        elif entry is self._root:
-            self._root_chunk(run, value, out)
-        # Chain, tool and parser chunks repeat what models stream or what the run
-        # returns: no event of their own (as in astream_events).
+        self.table.chunk(run, pieces, fragments, out)
 
     def _string(self, entry: _Entry, value: Any, out: list[Event]) -> None:
         if entry.objects:
             return
-        if not isinstance(value, str | list):
-            raise _Bad(f"a streamed string must be a str or content blocks, got {_describe(value)}")
+        self._apply_string(entry, _string_pieces(value), out)
+
+    def _apply_string(self, entry: _Entry, pieces: list[Piece], out: list[Event]) -> None:
+        if entry.objects:
+            return
         if entry.pending is _NOTHING and not entry.strings:
-            entry.pending = value
+            entry.pending = pieces
             return
         # A second string with no object between: this run streams strings only.
-        run = self._settle(entry, out)
+        run = self._settle(entry, _kind_of_output(entry), out)
         entry.strings = True
-        if run.run_type in _MODEL_TYPES:
-            self._n._content(run, value, out)
+        if run.run_type in MODEL_TYPES:
+            self.table.chunk(run, pieces, [], out)
 
     def _set_output(self, entry: _Entry, kind: str, op: Mapping[str, Any]) -> None:
         if kind in ("add", "replace"):
@@ -433,150 +440,57 @@ class LogReader:
             entry.output = None
             entry.has_output = False
         else:
-            raise _Bad(f"'{kind}' of a whole final_output: astream_log never writes that")
+            raise Problem(f"'{kind}' of a whole final_output: astream_log never writes that")
 
     def _finish(self, entry: _Entry, out: list[Event]) -> None:
-        run = self._settle(entry, out)
-        output, known = _output_of(entry, run)
-        del self._entries[entry.key]
-        mark = len(out)
-        self._n._end(run, output, None, out, tool_result=known)
-        if run.run_type == "tool":
-            for event in out[mark:]:
-                if isinstance(event, ToolResult) and event.tool_call_id:
-                    self._answered.add(event.tool_call_id)
+        run_type = self._run(entry).run_type if entry.opened else _kind_of_output(entry)
+        self._finishing(entry, out, run_type)()
+
+    def _finishing(self, entry: _Entry, out: list[Event], run_type: str) -> Any:
+        """Read how an entry ends; returns what ends it (nothing fails then)."""
+        output, known = _output_of(entry, run_type)
+        model: ModelEnd | None = None
+        tool: ToolEnd | None = None
+        if run_type in MODEL_TYPES:
+            model = model_end(output, run_type)
+        elif run_type == "tool" and known:
+            tool = tool_end(output)
+
+        def finish() -> None:
+            run = self._settle(entry, run_type, out)
+            del self._entries[entry.key]
+            self.table.end(run, out, output=output, model=model, tool=tool)
+
+        return finish
 
     # -- the end of the stream -------------------------------------------------
 
-    def flush(self, out: list[Event]) -> None:
+    def fail(self, out: list[Event]) -> None:
         """Open every run still waiting for its kind and give its waiting string."""
         for entry in list(self._entries.values()):
-            self._settle(entry, out)
+            self._settle(entry, _kind_of_output(entry), out)
         if self._root is not None:
-            self._settle(self._root, out)
+            self._settle(self._root, _kind_of_output(self._root), out)
 
     def close(self, out: list[Event]) -> None:
         """The stream ended: runs left open end with an error, the root with its output."""
-        self.flush(out)
-        n = self._n
+        self.fail(out)
+        table = self.table
         for entry in reversed(list(self._entries.values())):
-            if entry.run is not None and entry.run.run_id in n._runs:
-                n._end(entry.run, None, "the stream ended before this run ended", out)
+            run = table.get(entry.run_id)
+            if run is not None:
+                table.end(run, out, error="the stream ended before this run ended")
         self._entries.clear()
         root = self._root
-        if root is not None and root.run is not None and root.run.run_id in n._runs:
-            output, known = _output_of(root, root.run)
-            n._end(root.run, output, None, out, tool_result=known)
-
-    # -- classic agents: actions and observations in the root's output ----------
-
-    def _root_chunk(self, root: _Run, value: Any, out: list[Event]) -> None:
-        if value is None or isinstance(value, str | bytes | int | float):
-            return
-        if isinstance(value, list):
-            self._actions(root, value, out)  # a multi-action agent's output
-            return
-        if _is_action(value):
-            self._actions(root, [value], out)
-            return
-        if not isinstance(value, Mapping) or value.get("lc") == 1:
-            return
-        actions = value.get("actions")
-        if isinstance(actions, list):
-            self._actions(root, actions, out)
-        steps = value.get("steps")
-        if isinstance(steps, list):
-            # AgentExecutor: its "messages" repeat the steps' observations.
-            for step in steps:
-                action = _field(step, "action")
-                if _is_action(action):
-                    self._observed(
-                        root,
-                        _field(action, "tool"),
-                        _field(action, "tool_call_id"),
-                        _field(step, "observation"),
-                        None,
-                        out,
-                    )
-            return
-        self._observations(root, value.get("messages"), out)
-        for nested in value.values():  # LangGraph updates: {node: {"messages": [...]}}
-            if isinstance(nested, Mapping):
-                self._observations(root, nested.get("messages"), out)
-
-    def _actions(self, root: _Run, actions: Sequence[Any], out: list[Event]) -> None:
-        pending_calls = self._n._pending_calls
-        for index, action in enumerate(actions):
-            if not _is_action(action):
-                continue
-            name: str = _field(action, "tool")
-            call_id = _field(action, "tool_call_id")
-            pending = pending_calls.get(name) or ()
-            if call_id:
-                if call_id in self._answered or any(c.tool_call_id == call_id for c in pending):
-                    continue
-            elif pending:
-                continue  # a model run in the log announced this call already
-            tool_input = _field(action, "tool_input")
-            args_text = tool_input if isinstance(tool_input, str) else json.dumps(tool_input)
-            self._n._announce(root, index, call_id, name, args_text, out)
-
-    def _observations(self, root: _Run, messages: Any, out: list[Event]) -> None:
-        if not isinstance(messages, list):
-            return
-        for message in messages:
-            kind = _message_type(message)
-            if kind == "tool":
-                _, content, call_id, error = tool_message(message)
-                self._observed(root, _field(message, "name"), call_id, content, error, out)
-            elif kind == "function":
-                self._observed(
-                    root, _field(message, "name"), None, _field(message, "content"), None, out
-                )
-
-    def _observed(
-        self,
-        root: _Run,
-        name: Any,
-        call_id: Any,
-        output: Any,
-        error: str | None,
-        out: list[Event],
-    ) -> None:
-        """A tool's observation seen in the root's output: a result unless one was given."""
-        pending_calls = self._n._pending_calls
-        if call_id:
-            if call_id in self._answered:
-                return
-            for calls in pending_calls.values():
-                call = next((c for c in calls if c.tool_call_id == call_id), None)
-                if call is not None:
-                    calls.remove(call)
-                    name = name or call.name
-                    break
-        else:
-            # Without an id, only a call nobody answered can be matched (by name).
-            waiting = pending_calls.get(name) if isinstance(name, str) else None
-            if not waiting:
-                return
-            call_id = waiting.pop(0).tool_call_id
-        if call_id:
-            self._answered.add(call_id)
-        n = self._n
-        out.append(
-            ToolResult(
-                seq=n._next_seq(),
-                run_id=root.run_id,
-                parent_ids=root.parent_ids,
-                name=name if isinstance(name, str) else "",
-                run_type=root.run_type,
-                tags=root.tags,
-                metadata=root.metadata,
-                tool_call_id=call_id,
-                output=output,
-                error=error,
-            )
-        )
+        run = table.get(root.run_id) if root is not None else None
+        if root is not None and run is not None:
+            output, known = _output_of(root, run.run_type)
+            try:
+                model = model_end(output, run.run_type) if run.run_type in MODEL_TYPES else None
+                tool = tool_end(output) if run.run_type == "tool" and known else None
+            except Problem:
+                model = tool = None
+            table.end(run, out, output=output, model=model, tool=tool)
 
 
 # -- helpers ---------------------------------------------------------------------
@@ -590,8 +504,14 @@ _UNKNOWN_PATH = (
 
 def _value(op: Mapping[str, Any]) -> Any:
     if "value" not in op:
-        raise _Bad("an add or replace op needs a 'value'")
+        raise Problem("an add or replace op needs a 'value'")
     return op["value"]
+
+
+def _string_pieces(value: Any) -> list[Piece]:
+    if not isinstance(value, str | list):
+        raise Problem(f"a streamed string must be a str or content blocks, got {describe(value)}")
+    return content_pieces(value)
 
 
 def _unescape(key: str) -> str:
@@ -610,7 +530,7 @@ def _kind_hint(entry: _Entry) -> str | None:
     """The run type to start with; None when a model's kind must wait for its output."""
     if entry.log_type != "llm":
         return entry.log_type
-    model_type = entry.metadata.get("ls_model_type")
+    model_type = entry.fields.metadata.get("ls_model_type")
     if model_type == "chat":
         return "chat_model"
     if model_type == "llm":
@@ -634,7 +554,7 @@ def _kind_of_output(entry: _Entry) -> str:
     return "llm"
 
 
-def _output_of(entry: _Entry, run: _Run) -> tuple[Any, bool]:
+def _output_of(entry: _Entry, run_type: str) -> tuple[Any, bool]:
     """The run's output, and whether the log recorded one at all."""
     output = entry.output
     if not entry.has_output or output is None:
@@ -644,12 +564,12 @@ def _output_of(entry: _Entry, run: _Run) -> tuple[Any, bool]:
     if (
         entry.wrapped
         and isinstance(output, Mapping)
-        and run.run_type not in _MODEL_TYPES
-        and (run.run_type == "tool" or (len(output) == 1 and "output" in output))
+        and run_type not in MODEL_TYPES
+        and (run_type == "tool" or (len(output) == 1 and "output" in output))
     ):
         output = output.get("output")
         if output is None:
-            return None, run.run_type != "tool"
+            return None, run_type != "tool"
     return output, True
 
 
@@ -658,23 +578,6 @@ def _field(value: Any, key: str) -> Any:
     if fields is not None:
         return fields.get(key)
     return getattr(value, key, None)
-
-
-def _is_action(value: Any) -> bool:
-    """An ``AgentAction`` (or a subclass), as an object, serialized or a plain dict."""
-    return isinstance(_field(value, "tool"), str) and _field(value, "tool_input") is not None
-
-
-def _message_type(message: Any) -> Any:
-    fields = fields_of(message)
-    if fields is None:
-        return getattr(message, "type", None)
-    kind = fields.get("type")
-    if kind is None and isinstance(message, Mapping) and message.get("lc") == 1:
-        kind = {"ToolMessage": "tool", "FunctionMessage": "function"}.get(
-            (list(message.get("id") or ()) or [""])[-1]
-        )
-    return kind
 
 
 def _pointer(path: str) -> list[str]:
@@ -691,7 +594,7 @@ def _patched_output(output: Any, op: Mapping[str, Any], kind: str, path: str) ->
             return _patched(output, _pointer(path), "remove", None)
         source = op.get("from")
         if not isinstance(source, str) or not source.startswith("/final_output/"):
-            raise _Bad(f"'{kind}' needs a 'from' inside /final_output, got {_describe(source)}")
+            raise Problem(f"'{kind}' needs a 'from' inside /final_output, got {describe(source)}")
         parts = _pointer(source)
         value = output
         for part in parts:
@@ -700,7 +603,7 @@ def _patched_output(output: Any, op: Mapping[str, Any], kind: str, path: str) ->
             output = _patched(output, parts, "remove", None)
         return _patched(output, _pointer(path), "add", copy.deepcopy(value))
     except (KeyError, IndexError, ValueError, TypeError) as exc:
-        raise _Bad(f"cannot apply it to the root's output: {type(exc).__name__}: {exc}") from exc
+        raise Problem(f"cannot apply it to the root's output: {type(exc).__name__}: {exc}") from exc
 
 
 def _patched(node: Any, parts: list[str], kind: str, value: Any) -> Any:
@@ -730,5 +633,11 @@ def _patched(node: Any, parts: list[str], kind: str, value: Any) -> Any:
 
 def _describe_op(op: Any) -> str:
     if isinstance(op, Mapping):
-        return f"{op.get('op')} {op.get('path')!r}"
-    return _describe(op)
+        try:
+            kind = op.get("op")
+            return (
+                f"{kind if isinstance(kind, str) else safe_repr(kind)} {safe_repr(op.get('path'))}"
+            )
+        except Exception:  # a foreign mapping's get may raise anything
+            pass
+    return describe(op)
