@@ -258,12 +258,11 @@ class RunTable:
     def check_new(self, run_id: str, what: str = "") -> None:
         """Raise :class:`Problem` when ``run_id`` is open or ended: it cannot start."""
         if run_id in self._runs or run_id in self._ended:
-            state = "already started" if run_id in self._runs else "already started and ended"
-            message = (
-                f"{what} for run {run_id} which {state}"
-                if what
-                else (f"run {run_id} {state.replace('already started', 'started already')}")
-            )
+            state = "started" if run_id in self._runs else "ended"
+            if what:
+                message = f"{what} for run {run_id} which already {state}"
+            else:
+                message = f"run {run_id} {'started' if state == 'started' else 'ran'} already"
             raise Problem(message, run_id=run_id)
 
     def check_open(self, run_id: str, what: str) -> Run | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eventstream import End, Selection, Selector, Start, Token, normalize, replay
+from eventstream import End, Start, Token, normalize, replay
 from eventstream._ancestry import Ancestry
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -49,21 +49,6 @@ def test_without_parent_ids_depth_counts_open_runs_and_nothing_is_a_parent() -> 
     assert not ancestry.has_ancestry
     assert depths[0] == 0 and max(depths) >= 3
     assert len(ancestry) == 0
-
-
-def test_a_shared_selector_gives_each_reading_its_own_subtree_state() -> None:
-    events = _events("cat_agent.v2.jsonl")
-    # cat_mood's LLM has no tag of its own: only ancestry puts it inside cat_mood.
-    selector = Selector(inside="cat_mood", types="token")
-    alone = [e.seq for e in Selection(events, selector)]
-    assert len(alone) > 1
-    # Two readings of one selector, interleaved: the second runs through the whole
-    # subtree (and its End) while the first is in the middle of it.
-    first = iter(Selection(events, selector))
-    got = [next(first).seq]
-    assert [e.seq for e in Selection(events, selector)] == alone
-    got += [e.seq for e in first]
-    assert got == alone
 
 
 def test_a_custom_event_decides_nothing_for_its_run() -> None:

@@ -50,21 +50,6 @@ async def test_live_stream_gives_the_answer_from_the_agent_llm_only(cat_agent: A
     assert all("agent_llm" in t.tags and t.run_type == "chat_model" for t in answer)
 
 
-def test_tool_llm_text_by_tag_and_by_ancestry(raw_v2: list[dict[str, Any]]) -> None:
-    events = list(normalize(raw_v2, strict=True))
-    assert texts(events, tags=["hiding_spot"]) == HIDING
-    assert texts(events, tags=["get_items"]) == ITEMS
-    assert texts(events, inside=["get_items"]) == ITEMS
-    assert texts(events, inside=["where_cat_is_hiding"]) == HIDING
-    # cat_mood's LLM has no tag at all: only ancestry finds it.
-    assert texts(events, inside=["cat_mood"]) == MOOD
-    assert MOOD not in texts(events, tags=["agent_llm"])
-    # The agent's tokens are not inside any tool.
-    inside_tools = texts(events, inside=["get_items", "cat_mood", "where_cat_is_hiding"])
-    assert ANSWER not in inside_tools
-    assert sorted(inside_tools) == sorted(HIDING + ITEMS + MOOD)
-
-
 def test_parallel_tools_interleave_but_stay_apart(raw_v2: list[dict[str, Any]]) -> None:
     events = list(normalize(raw_v2, strict=True))
     items_ids = {e.run_id for e in select(events, inside=["get_items"])}

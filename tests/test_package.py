@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import importlib
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import eventstream
@@ -114,3 +117,103 @@ def test_the_hot_path_token_factory_builds_the_same_token() -> None:
         assert fast == built
         # Every field is set: none left unset for a later reader to trip on.
         assert all(getattr(fast, f.name) == getattr(built, f.name) for f in fields(Token))
+
+
+# -- the package's shape: one Event type, no import cycles, no private access ---------
+
+PACKAGE = Path(__file__).parent.parent / "eventstream"
+
+
+def _modules() -> dict[str, ast.Module]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = ast.parse(path.read_text(), str(path))
+    return found
+
+
+def test_one_event_type_everywhere() -> None:
+    for name in _modules():
+        module = importlib.import_module(name)
+        if hasattr(module, "Event"):
+            assert module.Event is eventstream.Event, name
+
+
+def _imports_at_import_time(tree: ast.Module, name: str) -> set[str]:
+    """The eventstream modules a module imports at its top level, those imported only
+    for type checking included (not the ones imported inside functions)."""
+    found: set[str] = set()
+    for node in tree.body:
+        for child in ast.walk(node) if isinstance(node, ast.Try | ast.If) else [node]:
+            if isinstance(child, ast.ImportFrom) and child.module:
+                base = child.module
+                if child.level:
+                    package = name.rsplit(".", child.level)[0]
+                    base = f"{package}.{child.module}"
+                if base.startswith("eventstream"):
+                    found.add(base)
+            elif isinstance(child, ast.Import):
+                found |= {a.name for a in child.names if a.name.startswith("eventstream")}
+    return found
+
+
+def test_no_import_cycles_in_the_core() -> None:
+    modules = _modules()
+    graph = {
+        name: {m for m in _imports_at_import_time(tree, name) if m in modules and m != name}
+        for name, tree in modules.items()
+    }
+    # The package's __init__ re-exports everything: edges into it are not cycles of
+    # the implementation, edges out of it are.
+    for name in graph:
+        graph[name].discard("eventstream")
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        assert name not in visiting, " -> ".join([*visiting[visiting.index(name) :], name])
+        visiting.append(name)
+        for other in sorted(graph[name]):
+            visit(other)
+        visiting.pop()
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name)
+
+
+def test_no_module_reaches_into_another_modules_private_members() -> None:
+    """``x._name`` only on ``self`` / ``cls`` (a class's own and inherited members) or
+    for names the same module defines; a named tuple's ``_replace`` is public."""
+    offences = []
+    for name, tree in _modules().items():
+        own = {
+            node.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        }
+        own |= {
+            target.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign)
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(target, ast.Attribute)
+        }
+        own |= {
+            node.target.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and node.attr not in own | {"_replace", "_asdict", "_fields"}
+                and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+            ):
+                offences.append(f"{name}:{node.lineno} .{node.attr}")
+    assert offences == []

@@ -58,7 +58,7 @@ from eventstream.testing import (
     tool_call,
 )
 
-from .conftest import assert_events_or_our_error, collect
+from ..conftest import assert_events_or_our_error, collect
 
 pytestmark = pytest.mark.filterwarnings("ignore:astream_log is deprecated")
 
@@ -957,3 +957,58 @@ def test_memory_does_not_grow_with_the_tokens(
     assert entries_small == entries_large
     # 2,700 more tokens: a list of them alone would hold 21,600 bytes of pointers.
     assert held_large - held_small < 4_000
+
+
+# -- the same events as every other source ---------------------------------------------
+
+
+async def test_a_structured_response_gives_the_results_v2_gives() -> None:
+    # ToolStrategy writes a "Returning structured response" ToolMessage with no tool
+    # run behind it: only the log's root output shows it, so no source derives it.
+    from langchain.agents.structured_output import ToolStrategy
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        city: str
+
+    def agent() -> Any:
+        model = ScriptedChatModel(turns=[tool_call("Answer", {"city": "Paris"}, id="s1")])
+        return create_agent(model, [], response_format=ToolStrategy(Answer))
+
+    value = {"messages": [("user", "where?")]}
+    log = events_of(await log_of(agent(), value))
+    v2 = await v2_of(agent(), value)
+    assert calls(log) == calls(v2) == [("Answer", "s1", {"city": "Paris"})]
+    assert results(log) == results(v2) == []
+
+
+async def test_concurrent_calls_of_one_tool_never_name_the_wrong_call() -> None:
+    @tool
+    async def lookup(place: str) -> str:
+        """What is in a place."""
+        return f"a sock in {place}"
+
+    from eventstream.testing import interleave
+
+    turn = interleave(
+        tool_call("lookup", {"place": "the basket"}, id="c1"),
+        tool_call("lookup", {"place": "the box"}, id="c2", index=1),
+    )
+    agent = create_agent(ScriptedChatModel(turns=[turn, text("Socks.")]), [lookup])
+    raw = await log_of(agent, {"messages": [("user", "where are the socks?")]})
+    # The tool runs started in the other order (threads, a busy loop): swap their adds.
+    adds = [
+        i
+        for i, item in enumerate(raw)
+        if any(
+            op["path"].startswith("/logs/lookup") and op["path"].count("/") == 2 for op in item.ops
+        )
+    ]
+    assert len(adds) == 2
+    raw[adds[0]], raw[adds[1]] = raw[adds[1]], raw[adds[0]]
+    events = events_of(raw)
+    result_of = {e.run_id: e.tool_call_id for e in events if isinstance(e, ToolResult)}
+    assert sorted(result_of.values()) == ["c1", "c2"]
+    for start in (e for e in events if isinstance(e, Start) and e.run_type == "tool"):
+        # The log records no inputs: two calls of that tool wait, either could be it.
+        assert start.tool_call_id in (None, result_of[start.run_id])
