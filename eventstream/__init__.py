@@ -33,6 +33,7 @@ from eventstream._json import (
     event_to_json,
 )
 from eventstream._normalizer import Normalizer
+from eventstream._partial_json import FieldStreamer, PartialJSONError, partial_args
 from eventstream._record import Recorder, Replay, record, replay
 from eventstream._select import Selection, Selector, select
 from eventstream._serialize import OpaqueValue, ReplayedError
@@ -45,9 +46,11 @@ __all__ = [
     "Event",
     "EventStream",
     "EventStreamError",
+    "FieldStreamer",
     "MalformedItemError",
     "Normalizer",
     "OpaqueValue",
+    "PartialJSONError",
     "Recorder",
     "RecordingError",
     "Replay",
@@ -67,6 +70,7 @@ __all__ = [
     "event_json_schema",
     "event_to_json",
     "normalize",
+    "partial_args",
     "record",
     "replay",
     "select",
