@@ -6,15 +6,17 @@ tool call's arguments (an object), fed fragment by fragment as the model streams
 ``feed(fragment) -> str`` returns the decoded characters of one top-level string field
 that this fragment completes, ``""`` when it completes none. Escapes are decoded,
 ``\\uXXXX`` surrogate pairs are joined into one character, and a character is returned
-only once it is whole: an escape cut by a fragment boundary is held back (at most 11
+only once it is whole: an escape cut by a fragment boundary is held back (at most 12
 characters: a high surrogate's ``\\uD83D`` and the start of its low half) until the
 next fragment completes it. The concatenated results equal ``json.loads(text)[field]``.
 
-Cost: linear in the text. Inside the field a fragment without ``"`` or ``\\`` is
-returned as it is (two ``in`` scans, no copy); anything else is scanned once by a
-compiled pattern. Nothing grows with the field's length: the streamer keeps its state,
-the key being read, and the open brackets and the text of a scalar of the other
-arguments it skips.
+Cost: linear in the text, flat per fragment. Inside the field a fragment without ``"``
+or ``\\`` is returned as it is (two ``in`` scans, no copy); one with an escape or the
+closing quote is decoded by json's own C string scanner, after a look at its last 12
+characters for an escape its end may cut. The rest of the text (keys, the other
+arguments) is read character by character. Nothing grows with the field's length: the
+streamer keeps its state, what it holds back, the key being read, and the open brackets
+and the text of a scalar of the other arguments it skips.
 
 What is checked: the top-level object's structure (keys, colons, commas, braces), the
 field's string (escapes, hex digits), the other arguments' strings and bracket nesting,
@@ -24,7 +26,10 @@ full parse, ``ToolCall.args``, reports those). Like ``json.loads``, a lone surro
 escape gives a lone surrogate character; unlike it, raw control characters inside
 strings are accepted (as ``json.loads(..., strict=False)`` does). A repeated key streams
 its first value only (``json.loads`` keeps the last). Bad input raises
-:class:`PartialJSONError` naming the character position; so does every later call.
+:class:`PartialJSONError` quoting the text where it went wrong; so does every later
+call. (It quotes rather than counts: counting the characters of every fragment would
+cost the one-scan path a fifth of its time, for an error that models rarely cause and
+that the complete text's parse, ``ToolCall.error``, locates by line and column.)
 
 :func:`partial_args` parses an arguments text cut anywhere with pydantic-core's
 ``from_json(..., allow_partial="trailing-strings")``: O(n) for each call, so calling it
@@ -50,14 +55,14 @@ __all__ = ["FieldStreamer", "PartialJSONError", "partial_args"]
 class PartialJSONError(EventStreamError, ValueError):
     """A tool call's arguments text is not (the start of) a JSON object.
 
-    ``position`` is the 0-based character offset in the arguments text where it went
-    wrong, when known.
+    ``near`` is the text where it went wrong (up to 20 characters of the text being
+    read, ending with the offending character), when there is one.
     """
 
-    def __init__(self, message: str, *, position: int | None = None) -> None:
-        where = f"at character {position} of the arguments: " if position is not None else ""
-        super().__init__(f"{where}{message}")
-        self.position = position
+    def __init__(self, message: str, *, near: str | None = None) -> None:
+        where = f" (at {near!r})" if near is not None else ""
+        super().__init__(f"{message}{where}")
+        self.near = near
 
 
 # The states of :class:`FieldStreamer` (ints: compared once per character outside the
@@ -80,6 +85,7 @@ _WHITESPACE = frozenset(" \t\n\r")
 _SCALAR_START = frozenset("-0123456789tfnNI")  # NaN, Infinity: as json.loads
 _SPECIAL = re.compile(r'["\\]')
 _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
+_HIGH = re.compile(r"[dD][89abAB][0-9a-fA-F]{2}")  # a high surrogate's 4 hex digits
 _SIMPLE_ESCAPES = {
     '"': '"',
     "\\": "\\",
@@ -106,7 +112,7 @@ _EXPECTED = {
 
 
 class _Bad(Exception):
-    """Raised inside the scanner; becomes a PartialJSONError with the position."""
+    """Raised inside the scanner; becomes a PartialJSONError quoting the text."""
 
     def __init__(self, message: str, index: int) -> None:
         super().__init__(message)
@@ -156,6 +162,39 @@ def _unescape(text: str, at: int) -> tuple[str | None, int]:
     return chr(code), low_at
 
 
+def _starts_escape(text: str, at: int) -> bool:
+    """Whether the backslash at ``text[at]`` starts an escape (rather than ending a
+    ``\\\\`` pair): ``text`` starts at a character boundary of the string."""
+    first = at
+    while first > 0 and text[first - 1] == "\\":
+        first -= 1
+    return (at - first) % 2 == 0
+
+
+def _whole(text: str) -> int:
+    """How much of ``text`` (inside the field's string, starting at a character
+    boundary) can be decoded now: all of it, or up to an escape the text's end may cut
+    (``\\``, ``\\u`` with fewer than 4 digits) or a high surrogate's escape whose low
+    half may follow. Looks at the last 12 characters only."""
+    end = len(text)
+    at = text.rfind("\\", max(0, end - 6))
+    if at < 0 or not _starts_escape(text, at):
+        return end
+    if at + 1 < end and text[at + 1] != "u":
+        return end  # a whole one-letter escape (or a bad one: the scanner says so)
+    if at + 6 <= end and not (at + 6 == end and _HIGH.fullmatch(text, at + 2, end)):
+        return end  # a whole \uXXXX, not a high surrogate at the very end
+    high = at - 6
+    if (
+        high >= 0
+        and text.startswith("\\u", high)
+        and _HIGH.fullmatch(text, high + 2, at)
+        and _starts_escape(text, high)
+    ):
+        return high  # its low half is what is still coming
+    return at
+
+
 class FieldStreamer:
     """Streams one top-level string field out of a tool call's JSON arguments.
 
@@ -173,7 +212,6 @@ class FieldStreamer:
         "_held",
         "_key",
         "_key_text",
-        "_offset",
         "_scalar",
         "_stack",
         "_state",
@@ -198,7 +236,6 @@ class FieldStreamer:
         self._state = _OBJECT
         self._fast = False  # inside the field, nothing held back: the one-scan path
         self._held = ""  # an incomplete escape of the field, kept for the next fragment
-        self._offset = 0  # characters fed so far
         self._key: list[str] = []  # raw text of the key being read
         self._key_text: str | None = None  # the decoded key whose value comes next
         self._stack: list[str] = []  # open brackets of a nested value being skipped
@@ -209,7 +246,6 @@ class FieldStreamer:
     def feed(self, fragment: str) -> str:
         """The field's characters that ``fragment`` completes ("" for none)."""
         if self._fast and '"' not in fragment and "\\" not in fragment:
-            self._offset += len(fragment)
             return fragment
         return self._scan(fragment)
 
@@ -222,41 +258,46 @@ class FieldStreamer:
             return
         where = "inside the field's string" if self._state == _IN_FIELD else "before its '}'"
         msg = f"the arguments ended {where} (an incomplete JSON object)"
-        raise PartialJSONError(msg, position=self._offset)
+        raise PartialJSONError(msg)
 
     def _scan(self, fragment: str) -> str:
         if self._error is not None:
             raise self._error
-        if self._fast:
-            # Inside the field with an escape or the closing quote in this fragment:
-            # json's C scanner decodes it (a lone high surrogate at the end may still
-            # get its low half from the next fragment: that case takes the long way).
+        held = self._held
+        text = held + fragment if held else fragment
+        self._held = ""
+        if self._state == _IN_FIELD:
+            # An escape or the closing quote. json's C scanner decodes the string up to
+            # its quote (ours, added, when the field goes on); what may be the start of
+            # an escape cut by the fragment's end is held back for the next fragment.
+            # A bad escape makes the scanner fail: the long way, below, says which.
+            cut = _whole(text)
+            if cut == 0:
+                self._held = text
+                self._fast = False
+                return ""
             try:
-                value, after = _scanstring(fragment + '"', 0, False)
+                value, after = _scanstring(
+                    text[:cut] + '"' if cut < len(text) else text + '"', 0, False
+                )
             except ValueError:
                 pass
             else:
-                if after > len(fragment):
-                    if not value or not "\ud800" <= value[-1] <= "\udbff":
-                        self._offset += len(fragment)
-                        return value
-                else:
-                    self._offset += after
+                if after <= cut:  # the field's closing quote is in this text
                     self.done = True
                     self._state = _AFTER_VALUE
                     self._fast = False
-                    return value + self._scan(fragment[after:]) if after < len(fragment) else value
-        held = self._held
-        text = held + fragment if held else fragment
-        base = self._offset - len(held)
-        self._offset += len(fragment)
-        self._held = ""
+                    return value + self._scan(text[after:]) if after < len(text) else value
+                self._held = text[cut:]
+                self._fast = not self._held
+                return value
         try:
             out = self._run(text)
         except _Bad as bad:
             self._state = _FAILED
             self._fast = False
-            self._error = PartialJSONError(str(bad), position=base + bad.index)
+            near = text[max(0, bad.index - 19) : bad.index + 1]
+            self._error = PartialJSONError(str(bad), near=near)
             raise self._error from None
         self._fast = self._state == _IN_FIELD and not self._held
         return out
@@ -400,7 +441,7 @@ class FieldStreamer:
         try:
             json.loads(text)
         except ValueError:
-            raise _Bad(f"{text!r} is not a JSON value", at - len(text)) from None
+            raise _Bad(f"{text!r} is not a JSON value", at) from None
 
 
 def partial_args(text: str) -> dict[str, Any]:
