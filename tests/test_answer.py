@@ -288,7 +288,7 @@ def test_a_call_that_does_not_stream_gives_the_answer_whole() -> None:
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        ({"answer": 20, "tools_used": ["add"]}, "the answer could not be streamed: at character"),
+        ({"answer": 20, "tools_used": ["add"]}, "the field 'answer' is not a string"),
         ({"reply": "20", "tools_used": ["add"]}, "the call has no 'answer' argument"),
         ('{"answer": "20", oops}', "the answer could not be streamed"),
     ],
@@ -423,3 +423,15 @@ def test_stopping_early_closes_the_source() -> None:
 def test_options_that_cannot_work_raise_at_once(options: dict[str, Any], says: str) -> None:
     with pytest.raises(ValueError, match=says):
         answer([], **options)
+
+
+def test_the_per_piece_factory_builds_the_same_frozen_item() -> None:
+    from dataclasses import FrozenInstanceError, fields
+
+    from eventstream._answer import new_text
+
+    fast, built = new_text("hi", 3, "r"), AnswerText(text="hi", turn=3, run_id="r")
+    assert fast == built and hash(fast) == hash(built)
+    assert all(getattr(fast, f.name) == getattr(built, f.name) for f in fields(AnswerText))
+    with pytest.raises(FrozenInstanceError):
+        fast.text = "changed"  # type: ignore[misc]
