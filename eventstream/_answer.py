@@ -239,7 +239,6 @@ class AnswerReader:
             del self._runs[run_id]
         if turn is None:
             return []
-        assert isinstance(turn, _Turn)
         if self.tool is not None:
             return self._tool_mode(turn, event)
         if self.prefix is not None:
@@ -265,7 +264,8 @@ class AnswerReader:
             return None
         if info.tool is not None:
             return None
-        if not event.parent_ids and len(self._ancestry) > 1:
+        others = len(self._ancestry) - (self._ancestry.get(event.run_id) is not None)
+        if not event.parent_ids and others:
             # Nested in an open run, with no parent ids: inside a tool or not?
             chosen = self.tags is not None or self.names is not None
             if self._ancestry.has_ancestry:
@@ -416,7 +416,7 @@ class AnswerReader:
         return out
 
 
-_UNSEEN: Any = object()
+_UNSEEN = _Turn(-1, "")  # a run not seen yet (``None``: seen, not the agent's model)
 
 
 def _failed_end(turn: _Turn, error: str) -> AnswerEnd:

@@ -23,6 +23,7 @@ from eventstream import (
     Start,
     Token,
     ToolCall,
+    ToolCallChunk,
     answer,
     normalize,
     replay,
@@ -435,3 +436,63 @@ def test_the_per_piece_factory_builds_the_same_frozen_item() -> None:
     assert all(getattr(fast, f.name) == getattr(built, f.name) for f in fields(AnswerText))
     with pytest.raises(FrozenInstanceError):
         fast.text = "changed"  # type: ignore[misc]
+
+
+# -- edges: a bare model, names that come late, streams that stop --------------------------
+
+
+def test_a_bare_model_needs_no_ancestry() -> None:
+    model = ScriptedChatModel(turns=[text("Just text.")])
+
+    async def v1() -> list[Any]:
+        return [e async for e in model.astream_events("hi", version="v1")]
+
+    items = list(answer(normalize(asyncio.run(v1()))))
+    assert texts(items) == "Just text."
+    assert [(e.turn, e.final) for e in ends(items)] == [(0, True)]
+
+
+def chunk(seq: int, args: str, name: str = "", index: int = 0) -> ToolCallChunk:
+    return ToolCallChunk(
+        seq=seq, run_id="m", run_type="chat_model", name=name, index=index, args_delta=args
+    )
+
+
+def test_fragments_before_the_tool_is_named_are_kept_until_it_is() -> None:
+    model: dict[str, Any] = {"run_id": "m", "run_type": "chat_model"}
+    events: list[Event] = [
+        Start(seq=0, name="model", **model),
+        chunk(1, '{"ans'),
+        chunk(2, 'wer": "he', name="final_answer"),
+        chunk(3, '{"place": "x"}', name="get_items", index=1),
+        chunk(4, 'llo"}', name="final_answer"),
+        ToolCall(seq=5, index=0, name="final_answer", args={"answer": "hello"}, **model),
+        ToolCall(seq=6, index=1, name="get_items", args={"place": "x"}, **model),
+        End(seq=7, name="model", **model),
+    ]
+    items = list(answer(events, tool="final_answer", field="answer"))
+    assert [i.text for i in items if isinstance(i, AnswerText)] == ["he", "llo"]
+    assert ends(items) == [AnswerEnd(turn=0, run_id="m", final=True, args={"answer": "hello"})]
+
+
+def test_a_stream_that_stops_early_or_raises_ends_the_open_turns() -> None:
+    events = list(normalize(asyncio.run(cat_events("v2"))))
+    last_token = max(i for i, e in enumerate(events) if isinstance(e, Token))
+    cut = events[: last_token + 1]  # the answer's model run never ends
+    items = list(answer(cut))
+    assert ends(items)[-1] == AnswerEnd(
+        turn=2,
+        run_id=events[last_token].run_id,
+        final=False,
+        error="the stream ended before this turn's model run ended",
+    )
+
+    def failing() -> Iterator[Event]:
+        yield from cut
+        raise RuntimeError("connection lost")
+
+    got: list[AnswerItem] = []
+    with pytest.raises(RuntimeError, match="connection lost"):
+        got.extend(answer(failing()))
+    assert ends(got)[-1].error == "RuntimeError: connection lost"
+    assert texts(got, 2) == ANSWER_TEXT
