@@ -155,7 +155,7 @@ def _calibrated(run: Callable[[], object]) -> tuple[Callable[[], None], int]:
 
 def streaming_figures(quick: bool) -> dict[str, Any]:
     """Seconds per pass of each contender at each size (medians, alternating)."""
-    rounds = 5 if quick else 11
+    rounds = 7 if quick else 21
     contenders: dict[str, Callable[[], object]] = {}
     repeats: dict[str, int] = {}
     counts: dict[str, int] = {}
