@@ -324,7 +324,7 @@ class AnswerReader:
             try:
                 text = streamer.feed(text)
             except PartialJSONError as exc:
-                call.error = f"the answer could not be streamed: {exc}"
+                call.error = f"reading the {self.tool} call's arguments: {exc}"
                 return []
             if text:
                 return [new_text(text, turn.number, turn.run_id)]

@@ -291,7 +291,7 @@ def test_a_call_that_does_not_stream_gives_the_answer_whole() -> None:
     [
         ({"answer": 20, "tools_used": ["add"]}, "the field 'answer' is not a string"),
         ({"reply": "20", "tools_used": ["add"]}, "the call has no 'answer' argument"),
-        ('{"answer": "20", oops}', "the answer could not be streamed"),
+        ('{"answer": "20", oops}', "reading the final_answer call's arguments: expected a key"),
     ],
 )
 def test_an_answer_the_model_got_wrong_ends_with_an_error(
