@@ -23,7 +23,8 @@ class Row:
     baseline: str
     ratio: float
     goal: str
-    met: bool
+    met: bool | None
+    """Whether the goal was met; ``None`` for a figure reported for comparison only."""
 
 
 def alternate(contenders: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
@@ -66,6 +67,6 @@ def table(rows: list[Row]) -> str:
     for r in rows:
         lines.append(
             f"| {r.figure} | {r.what} | {r.ours} | {r.baseline} | {r.ratio:.2f}× | {r.goal} | "
-            f"{'yes' if r.met else 'NO'} |"
+            f"{'—' if r.met is None else 'yes' if r.met else 'NO'} |"
         )
     return "\n".join(lines)

@@ -25,7 +25,7 @@ from _harness import Row, table
 
 def figures() -> list:  # type: ignore[type-arg]
     found = list(core.FIGURES)
-    for module_name in ("replay_record", "astream_log_bench"):
+    for module_name in ("replay_record", "astream_log_bench", "answer_bench"):
         try:
             module = __import__(module_name)
         except ImportError:
@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         if only and figure.__name__.split("_")[0] not in only:
             continue
         print(f"measuring {figure.__name__} …", file=sys.stderr, flush=True)
-        rows.append(figure(args.quick))
+        got = figure(args.quick)  # a row, or several measured in one run
+        rows.extend(got if isinstance(got, list) else [got])
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {datetime.date.today()}"

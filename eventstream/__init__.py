@@ -7,6 +7,14 @@ async for token in select(events, types=["token"], tags=["agent_llm"]):
     print(token.text, end="")
 """
 
+from eventstream._answer import (
+    Answer,
+    AnswerEnd,
+    AnswerReader,
+    AnswerText,
+    NoAncestryError,
+    answer,
+)
 from eventstream._errors import (
     EventStreamError,
     MalformedItemError,
@@ -33,6 +41,8 @@ from eventstream._json import (
     event_to_json,
 )
 from eventstream._normalizer import Normalizer
+from eventstream._partial_calls import PartialToolCall, PartialToolCalls, partial_tool_calls
+from eventstream._partial_json import FieldStreamer, PartialJSONError, partial_args
 from eventstream._record import Recorder, Replay, record, replay
 from eventstream._select import Selection, Selector, select
 from eventstream._serialize import OpaqueValue, ReplayedError
@@ -40,14 +50,23 @@ from eventstream._stream import EventStream, normalize
 
 __all__ = [
     "EVENT_ADAPTER",
+    "Answer",
+    "AnswerEnd",
+    "AnswerReader",
+    "AnswerText",
     "Custom",
     "End",
     "Event",
     "EventStream",
     "EventStreamError",
+    "FieldStreamer",
     "MalformedItemError",
+    "NoAncestryError",
     "Normalizer",
     "OpaqueValue",
+    "PartialJSONError",
+    "PartialToolCall",
+    "PartialToolCalls",
     "Recorder",
     "RecordingError",
     "Replay",
@@ -63,10 +82,13 @@ __all__ = [
     "UnknownEventError",
     "UnknownFormatError",
     "Usage",
+    "answer",
     "event_from_json",
     "event_json_schema",
     "event_to_json",
     "normalize",
+    "partial_args",
+    "partial_tool_calls",
     "record",
     "replay",
     "select",

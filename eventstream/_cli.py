@@ -1,14 +1,18 @@
 """The ``eventstream`` command: look at recorded streams.
 
     eventstream dump PATH [--types T,..] [--tags T,..] [--names N,..] [--inside X,..] [--json]
+    eventstream dump PATH --answer [--tool NAME --field NAME | --prefix TEXT] [--tags ..] [--json]
     eventstream stats PATH
     eventstream demo [--record PATH] [--live]
     eventstream serve [--host H] [--port P]
 
 ``dump`` prints a recording's normalized events as a readable trace (or, with
-``--json``, as JSON Lines); ``stats`` prints a table of its runs. Both replay the file
-without pacing. Exit codes: 0 done; 1 the file could not be read (missing, not a
-recording, unreadable lines: what could be read is still printed); 2 a usage error.
+``--json``, as JSON Lines); ``dump --answer`` prints only the agent's answer (see
+:func:`eventstream.answer`: the final turns' text, the ``--tool``'s ``--field``, or the
+text after ``--prefix``; ``--json`` prints the answer items, every turn's); ``stats``
+prints a table of its runs. Both replay the file without pacing. Exit codes: 0 done; 1
+the file could not be read (missing, not a recording, unreadable lines: what could be
+read is still printed), or ``--answer`` found no answer; 2 a usage error.
 Messages go to stderr. ``demo`` is implemented in ``eventstream._demo``, ``serve`` in
 ``eventstream._serve`` (imported only when asked for: it needs the ``serve`` extra).
 """
@@ -16,12 +20,15 @@ Messages go to stderr. ``demo`` is implemented in ``eventstream._demo``, ``serve
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
+import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
+from eventstream._answer import AnswerItem, AnswerReader, AnswerText, NoAncestryError
 from eventstream._errors import EventStreamError
 from eventstream._events import Event
 from eventstream._json import event_to_json
@@ -76,6 +83,20 @@ def _parser() -> argparse.ArgumentParser:
     ):
         dump.add_argument(option, type=_names, metavar="A,B", help=what)
     dump.add_argument("--json", action="store_true", help="print the events as JSON Lines instead")
+    answer = dump.add_argument_group(
+        "only the answer",
+        "--answer prints only the agent's answer: by default the text of its model's final "
+        "turns (--tags/--names say which model is the agent's); --tool/--field or --prefix "
+        "pick the other two ways agents mark it.",
+    )
+    answer.add_argument("--answer", action="store_true", help="print only the agent's answer")
+    answer.add_argument(
+        "--tool", metavar="NAME", help="the answer is an argument of this tool's call"
+    )
+    answer.add_argument("--field", metavar="NAME", help="that argument's name (with --tool)")
+    answer.add_argument(
+        "--prefix", metavar="TEXT", help="the answer is the text after this (ReAct)"
+    )
     dump.add_argument("--strict", action="store_true", help="stop at the first unreadable line")
 
     stats = commands.add_parser(
@@ -112,8 +133,58 @@ def _write_lines(lines: Iterator[str] | list[str], out: TextIO) -> None:
         out.write(line + "\n")
 
 
+class _NoAnswer(Exception):
+    pass
+
+
+def _answer_reader(args: argparse.Namespace) -> AnswerReader | None:
+    if not (args.answer or args.tool or args.field or args.prefix):
+        return None
+    if args.types or args.inside:
+        raise _UsageError(f"{PROG} dump: error: --answer selects by itself: drop --types/--inside")
+    try:
+        return AnswerReader(
+            tool=args.tool, field=args.field, prefix=args.prefix, tags=args.tags, names=args.names
+        )
+    except ValueError as exc:
+        raise _UsageError(f"{PROG} dump: error: {exc}") from exc
+
+
+def _answer_items(recording: Replay, reader: AnswerReader) -> Iterator[AnswerItem]:
+    for event in normalize(recording):
+        yield from reader.feed(event)
+    yield from reader.close()
+
+
+def _dump_answer(recording: Replay, reader: AnswerReader, as_json: bool, out: TextIO) -> None:
+    """Print the answer: the text of final turns, each turn's as soon as it ends (the
+    default mode's turns are known final only then), or every item as JSON."""
+    found = False
+    turns: dict[str, list[str]] = {}
+    for item in _answer_items(recording, reader):
+        if as_json:
+            out.write(json.dumps(dataclasses.asdict(item), ensure_ascii=False) + "\n")
+            found = found or (item.type == "answer_end" and item.final)
+        elif isinstance(item, AnswerText):
+            turns.setdefault(item.run_id, []).append(item.text)
+        else:
+            text = "".join(turns.pop(item.run_id, ()))
+            if item.final:
+                out.write(text + "\n")
+                found = True
+            elif item.error is not None:
+                sys.stderr.write(f"{PROG}: turn {item.turn} gave no answer: {item.error}\n")
+    if not found:
+        raise _NoAnswer(f"no answer in {recording.path}")
+
+
 def _dump(args: argparse.Namespace, out: TextIO) -> Replay:
     types = args.types
+    answer = _answer_reader(args)
+    if answer is not None:
+        recording = replay(args.path, strict=args.strict)
+        _dump_answer(recording, answer, args.json, out)
+        return recording
     try:
         selector = (
             Selector(types=types, tags=args.tags, names=args.names, inside=args.inside)
@@ -197,6 +268,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(recorded: the trace above ends where it did)\n"
         )
         return 0
+    except _NoAnswer as exc:
+        out.flush()
+        sys.stderr.write(
+            f"{PROG}: {exc} (the default looks for a final turn of the agent's model; "
+            "an agent that answers through a tool needs --tool and --field, a ReAct agent "
+            "--prefix)\n"
+        )
+        return 1
+    except NoAncestryError as exc:
+        out.flush()
+        sys.stderr.write(f"{PROG}: error: {exc} (here: --tags or --names)\n")
+        return 1
     except BrokenPipeError:  # `eventstream dump x | head`
         _silence_stdout()
         return 0

@@ -1,4 +1,4 @@
-"""``eventstream demo``: the cat agent on ChatOpenAI, printed live as it streams.
+"""``eventstream demo``: an agent on ChatOpenAI, printed live as it streams.
 
 By default the models are ``ChatOpenAI`` speaking HTTP to the test kit's local
 OpenAI-compatible server (scripted answers, no API key, no network), paced so the
@@ -7,6 +7,11 @@ stream is visible. ``--live`` runs against the real OpenAI API instead (it needs
 dump``. The printer shows what a UI would: the agent's answer as it streams, each tool
 call with its arguments, the tokens of the LLMs running inside each tool (labelled with
 the tool, never mixed into the answer), and each result.
+
+``--agent math`` runs seed 001's math agent instead: it answers by calling a
+``final_answer`` tool, and :class:`AnswerPrinter` streams the ``answer`` argument out of
+that call's JSON fragments as they arrive (``eventstream.answer``'s tool mode, through
+its sans-IO :class:`~eventstream.AnswerReader`), then the other arguments.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from collections.abc import AsyncIterable, Callable
 from typing import Any, TextIO
 
 from eventstream._ancestry import Ancestry
+from eventstream._answer import AnswerEnd, AnswerReader, AnswerText
 from eventstream._events import End, Event, Start, Token, ToolCall, ToolResult
 from eventstream._stream import normalize
 
-__all__ = ["LivePrinter", "main"]
+__all__ = ["AnswerPrinter", "LivePrinter", "main"]
 
 PROG = "eventstream demo"
 
@@ -93,6 +99,67 @@ class LivePrinter:
         self.out.flush()
 
 
+class AnswerPrinter:
+    """Prints seed 001's view of an agent that answers through a tool: the agent's own
+    words, its tool calls and results, and the answer tool's ``field`` streamed out of
+    the call's argument fragments as they arrive, then the call's other arguments.
+    """
+
+    def __init__(self, out: TextIO, tool: str = "final_answer", field: str = "answer") -> None:
+        self.out = out
+        self.tool = tool
+        self._words = AnswerReader()  # the agent's own text, turn by turn
+        self._answer = AnswerReader(tool=tool, field=field)
+        self._field = field
+        self._open: str | None = None  # the label of the line being written
+
+    def _write(self, label: str, text: str) -> None:
+        if self._open != label:
+            if self._open is not None:
+                self.out.write("\n")
+            self.out.write(f"{label}: ")
+            self._open = label
+        self.out.write(text)
+
+    def _line(self, text: str) -> None:
+        if self._open is not None:
+            self.out.write("\n")
+            self._open = None
+        self.out.write(text + "\n")
+
+    def __call__(self, event: Event) -> None:
+        for item in self._words.feed(event):
+            if isinstance(item, AnswerText):
+                self._write("agent", item.text)
+        for answer in self._answer.feed(event):
+            if isinstance(answer, AnswerText):
+                self._write("answer", answer.text)
+            elif isinstance(answer, AnswerEnd):
+                self._end(answer)
+        if isinstance(event, ToolCall) and event.name != self.tool:
+            self._line(f"→ {event.name}({event.args_text or '{}'})  [{event.tool_call_id}]")
+        elif isinstance(event, ToolResult) and event.name != self.tool:
+            status = f"error: {event.error}" if event.error else repr(str(event.output))
+            self._line(f"  └ {event.name} → {status}")
+        elif isinstance(event, End) and event.error and not event.parent_ids:
+            self._line(f"✗ {event.name} failed: {event.error}")
+        self.out.flush()
+
+    def _end(self, end: AnswerEnd) -> None:
+        if end.error is not None:
+            self._line(f"✗ the answer could not be read: {end.error}")
+            return
+        others = {k: v for k, v in end.args.items() if k != self._field}
+        for key, value in others.items():
+            self._line(f"{key}: {value}")
+
+    def finish(self) -> None:
+        if self._open is not None:
+            self.out.write("\n")
+            self._open = None
+        self.out.flush()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--record", metavar="PATH", help="also record the raw stream here")
@@ -100,6 +167,13 @@ def _parser() -> argparse.ArgumentParser:
         "--live", action="store_true", help="use the real OpenAI API (needs OPENAI_API_KEY)"
     )
     parser.add_argument("--model", default="gpt-4o-mini", help="OpenAI model for --live")
+    parser.add_argument(
+        "--agent",
+        choices=("cat", "math"),
+        default="cat",
+        help="cat: the cat agent (default); math: seed 001's agent, whose answer streams "
+        "out of its final_answer tool's arguments",
+    )
     parser.add_argument(
         "--delay",
         type=float,
@@ -110,19 +184,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _run(
-    make_agent: Callable[[], Any], record_path: str | None, printer: LivePrinter
+    make_agent: Callable[[], Any],
+    record_path: str | None,
+    printer: LivePrinter | AnswerPrinter,
+    question: str,
 ) -> None:
-    from eventstream.testing import CAT_QUESTION
-
     agent = make_agent()
-    raw: AsyncIterable[Any] = agent.astream_events(
-        {"messages": [("user", CAT_QUESTION)]}, version="v2"
-    )
+    raw: AsyncIterable[Any] = agent.astream_events({"messages": [("user", question)]}, version="v2")
     if record_path:
         from eventstream._record import record
 
         raw = record(raw, record_path)
-    printer.out.write(f"question: {CAT_QUESTION}\n")
+    printer.out.write(f"question: {question}\n")
     try:
         async for event in normalize(raw):
             printer(event)
@@ -136,7 +209,23 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 0
-    printer = LivePrinter(sys.stdout)
+    from eventstream import testing
+
+    printer: LivePrinter | AnswerPrinter
+    if args.agent == "math":
+        printer = AnswerPrinter(sys.stdout)
+        build, scripts, question = (
+            testing.build_math_agent,
+            testing.MATH_SCRIPTS,
+            testing.MATH_QUESTION,
+        )
+    else:
+        printer = LivePrinter(sys.stdout)
+        build, scripts, question = (
+            testing.build_cat_agent,
+            testing.CAT_SCRIPTS,
+            testing.CAT_QUESTION,
+        )
     try:
         if args.live:
             if not os.environ.get("OPENAI_API_KEY"):
@@ -144,20 +233,24 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             from langchain_openai import ChatOpenAI
 
-            from eventstream.testing import build_cat_agent
-
             asyncio.run(
                 _run(
-                    lambda: build_cat_agent(lambda role: ChatOpenAI(model=args.model)),
+                    lambda: build(lambda role: ChatOpenAI(model=args.model)),
                     args.record,
                     printer,
+                    question,
                 )
             )
         else:
-            from eventstream.testing import CAT_SCRIPTS, OpenAIServer, openai_cat_agent
-
-            with OpenAIServer(CAT_SCRIPTS, delay=max(args.delay, 0.0)) as server:
-                asyncio.run(_run(lambda: openai_cat_agent(server), args.record, printer))
+            with testing.OpenAIServer(scripts, delay=max(args.delay, 0.0)) as server:
+                asyncio.run(
+                    _run(
+                        lambda: build(lambda role: testing.chat_model(server, role)),
+                        args.record,
+                        printer,
+                        question,
+                    )
+                )
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

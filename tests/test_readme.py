@@ -69,3 +69,60 @@ def test_fastapi_endpoint_example_serves_the_agent() -> None:
         if line.startswith("data: ")
     ]
     assert "".join(texts) == ANSWER_TEXT
+
+
+# -- Only the answer ---------------------------------------------------------------------
+
+
+def shown_output(heading: str) -> str:
+    section = README.read_text().split(heading, 1)[1]
+    match = re.search(r"```python\n.*?```\n\n```text\n(.*?)```", section, re.S)
+    assert match, f"no output block under {heading!r}"
+    return match.group(1)
+
+
+def run_example(heading: str, cwd: Path | None = None) -> str:
+    return subprocess.run(
+        [sys.executable, "-c", example(heading)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=cwd,
+    ).stdout
+
+
+def test_only_the_answer_default_mode_prints_what_the_readme_shows() -> None:
+    heading = "### The agent's own text, turn by turn"
+    assert run_example(heading) == shown_output(heading)
+
+
+def test_only_the_answer_tool_mode_prints_what_the_readme_shows() -> None:
+    heading = "### An answer tool's argument, as it streams"
+    assert run_example(heading) == shown_output(heading)
+
+
+def test_only_the_answer_prefix_mode_prints_what_the_readme_shows(tmp_path: Path) -> None:
+    heading = "### ReAct text after a prefix"
+    assert run_example(heading, cwd=tmp_path) == shown_output(heading)
+    assert (tmp_path / "react.jsonl").exists()
+
+
+def test_arguments_so_far_snippet() -> None:
+    from eventstream.testing import MATH_ANSWER
+
+    snippet = example("### Arguments so far")
+    setup = example("### An answer tool's argument, as it streams").split("async def main")[0]
+    body = "\n".join("    " + line for line in snippet.splitlines())
+    code = (
+        f"{setup}from eventstream import partial_tool_calls\n\n"
+        "async def main() -> None:\n"
+        '    raw = agent.astream_events({"messages": [("user", MATH_QUESTION)]}, version="v2")\n'
+        f"{body}\n\nasyncio.run(main())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.splitlines()
+    assert out[0] == "False {}"
+    assert "False {'answer': '10 + 10 = **2'}" in out
+    assert out[-1] == "True " + repr({"answer": MATH_ANSWER, "tools_used": ["add"]})

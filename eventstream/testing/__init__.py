@@ -13,6 +13,15 @@ from eventstream.testing._cat import (
     build_cat_agent,
     cat_tools,
 )
+from eventstream.testing._math import (
+    MATH_ANSWER,
+    MATH_INTRO,
+    MATH_QUESTION,
+    MATH_SCRIPTS,
+    MATH_TOOLS_USED,
+    build_math_agent,
+    math_tools,
+)
 from eventstream.testing._model import ScriptedChatModel
 from eventstream.testing._openai import OpenAIServer, chat_model, openai_cat_agent
 from eventstream.testing._scenarios import SCENARIOS, Scenario, raw_stream
@@ -35,6 +44,11 @@ __all__ = [
     "CAT_SCRIPTS",
     "HIDING_SPOT",
     "ITEMS_TEXT",
+    "MATH_ANSWER",
+    "MATH_INTRO",
+    "MATH_QUESTION",
+    "MATH_SCRIPTS",
+    "MATH_TOOLS_USED",
     "MOOD_TEXT",
     "SCENARIOS",
     "Fail",
@@ -47,9 +61,11 @@ __all__ = [
     "ToolCallPiece",
     "Turn",
     "build_cat_agent",
+    "build_math_agent",
     "cat_tools",
     "chat_model",
     "interleave",
+    "math_tools",
     "openai_cat_agent",
     "raw_stream",
     "reasoning",
