@@ -171,3 +171,19 @@ def test_cli_reads_every_fixture(name: str, source: str) -> None:
     assert [event_from_json(line).type for line in as_json.stdout.splitlines()] == [
         e.type for e in events
     ]
+
+
+@pytest.mark.parametrize("recording", sorted(FIXTURES.glob("*.jsonl")), ids=lambda p: p.name)
+def test_each_fixture_has_its_golden_trace_beside_it(recording: Path) -> None:
+    """A behaviour change of the normalizer shows as a readable diff of these files:
+    rewrite them with ``python fixtures/record.py --traces`` and review the diff."""
+    sys.path.insert(0, str(FIXTURES))
+    try:
+        import record as recorder
+    finally:
+        sys.path.remove(str(FIXTURES))
+    golden = recorder.trace_path(recording)
+    assert golden.exists(), f"{golden.name} is missing: python fixtures/record.py --traces"
+    assert recorder.trace_of(recording) == golden.read_text(), (
+        f"{golden.name} no longer matches: python fixtures/record.py --traces, then review the diff"
+    )

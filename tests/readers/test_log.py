@@ -13,6 +13,7 @@ import sys
 import tracemalloc
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -1012,3 +1013,46 @@ async def test_concurrent_calls_of_one_tool_never_name_the_wrong_call() -> None:
     for start in (e for e in events if isinstance(e, Start) and e.run_type == "tool"):
         # The log records no inputs: two calls of that tool wait, either could be it.
         assert start.tool_call_id in (None, result_of[start.run_id])
+
+
+# -- the oracle: jsonpatch applying the same ops to the run log ---------------------------
+
+
+def test_the_reader_agrees_with_jsonpatch_applied_to_the_run_log() -> None:
+    """Our linear reader never rebuilds the log; ``jsonpatch`` does, op by op, and every
+    run, token and output we report must agree with the state it builds."""
+    import jsonpatch
+
+    from eventstream import replay
+
+    fixture = Path(__file__).parent.parent.parent / "fixtures" / "cat_agent.log.jsonl"
+    normalizer = Normalizer(strict=True)
+    state: Any = {}
+    events: list[Any] = []
+    for item in replay(fixture):
+        events += normalizer.feed(item)
+        state = jsonpatch.apply_patch(state, item.ops)
+        logs = state["logs"].values()
+        still_open = {e["id"] for e in logs if e["end_time"] is None} | {state["id"]}
+        assert set(normalizer.open_runs) == still_open
+    events += normalizer.close()
+    starts = {e.run_id: e for e in events if isinstance(e, Start)}
+    ends = {e.run_id: e for e in events if isinstance(e, End)}
+    for entry in state["logs"].values():
+        run_id = entry["id"]
+        assert (starts[run_id].name, ends[run_id].name) == (entry["name"], entry["name"])
+        assert starts[run_id].tags == tuple(entry["tags"])
+        tokens = "".join(e.text for e in events if isinstance(e, Token) and e.run_id == run_id)
+        if entry["type"] == "llm":
+            assert tokens == "".join(entry["streamed_output_str"])
+            message = entry["final_output"]["generations"][0][0]["message"]
+            called = [
+                (c.tool_call_id, c.args)
+                for c in events
+                if isinstance(c, ToolCall) and c.run_id == run_id
+            ]
+            assert called == [(c["id"], c["args"]) for c in message.tool_calls]
+        else:
+            assert tokens == ""
+    assert ends[state["id"]].output == state["final_output"]
+    assert set(starts) == set(ends) == {state["id"]} | {e["id"] for e in state["logs"].values()}
