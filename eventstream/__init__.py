@@ -43,6 +43,7 @@ from eventstream._json import (
 from eventstream._normalizer import Normalizer
 from eventstream._partial_calls import PartialToolCall, PartialToolCalls, partial_tool_calls
 from eventstream._partial_json import FieldStreamer, PartialJSONError, partial_args
+from eventstream._readers.modes import STREAM_MODES
 from eventstream._record import Recorder, Replay, record, replay
 from eventstream._select import Selection, Selector, select
 from eventstream._serialize import OpaqueValue, ReplayedError
@@ -50,6 +51,7 @@ from eventstream._stream import EventStream, normalize
 
 __all__ = [
     "EVENT_ADAPTER",
+    "STREAM_MODES",
     "Answer",
     "AnswerEnd",
     "AnswerReader",

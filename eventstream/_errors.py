@@ -74,7 +74,8 @@ class Problem(Exception):
         super().__init__(message)
         self.run_id = run_id
         self.kind = kind
-        """``"event"``: an event name no LangChain version sends (UnknownEventError)."""
+        """``"event"``: an event name no LangChain version sends (UnknownEventError);
+        ``"format"``: a whole stream that carries no events (UnknownFormatError)."""
 
 
 def error_text(error: Any) -> str:

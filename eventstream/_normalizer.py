@@ -67,6 +67,7 @@ class Normalizer:
         """The 0-based position of the last item fed."""
         self._table = RunTable()
         self._reader: Reader | None = None
+        self._unreadable: str | None = None  # what the first unreadable item looked like
         self._fast: Callable[[Any], list[Event] | None] | None = None
 
     # -- public API -------------------------------------------------------------
@@ -115,7 +116,12 @@ class Normalizer:
             if self.skipped:
                 raise self._unknown_format(None)
             return out
-        reader.close(out)
+        try:
+            reader.close(out)
+        except Problem as problem:
+            if problem.kind == "format":
+                raise UnknownFormatError(str(problem), position=self.position) from None
+            self._reject(problem)
         self._table.close("the stream ended before this run ended", out)
         return out
 
@@ -149,6 +155,8 @@ class Normalizer:
         if reader_type is None:
             if self.strict or self.position >= DETECT_WINDOW - 1:
                 raise self._unknown_format(item)
+            if self._unreadable is None:
+                self._unreadable = looks_like(item)
             self.skipped += 1
             return None
         reader = self._reader = reader_type(self._table, self._reject)
@@ -156,11 +164,13 @@ class Normalizer:
         return reader
 
     def _unknown_format(self, item: Any) -> UnknownFormatError:
-        seen = (
-            f"its first items look like {looks_like(item)}"
-            if item is not None
-            else f"none of its {self.position + 1} items could be read"
-        )
+        if item is not None:
+            seen = f"its first items look like {self._unreadable or looks_like(item)}"
+        else:
+            seen = (
+                f"none of its {self.position + 1} items could be read; the first looks "
+                f"like {self._unreadable}"
+            )
         return UnknownFormatError(
             f"no reader for this stream: {seen}. eventstream reads {read_formats()}",
             position=self.position,

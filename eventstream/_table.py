@@ -155,6 +155,13 @@ class Run:
     calls: dict[int, _Call] | None = None
     fragments: int = 0
 
+    @property
+    def fields(self) -> RunFields:
+        """Who the run is, as its events name it."""
+        return RunFields(
+            self.run_id, self.name, self.run_type, self.tags, self.metadata, self.parent_ids
+        )
+
 
 class RunTable:
     """Open runs by id; the only place events are built. See the module doc."""

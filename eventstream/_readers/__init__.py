@@ -15,10 +15,12 @@ from eventstream._errors import describe
 from eventstream._readers._base import Reader
 from eventstream._readers.events import EventsReader
 from eventstream._readers.log import LogReader
+from eventstream._readers.modes import STREAM_MODES, ModesReader
+from eventstream._readers.v3 import V3Reader
 
-__all__ = ["READERS", "Reader", "choose", "looks_like", "read_formats"]
+__all__ = ["READERS", "STREAM_MODES", "Reader", "choose", "looks_like", "read_formats"]
 
-READERS: tuple[type[Reader], ...] = (EventsReader, LogReader)
+READERS: tuple[type[Reader], ...] = (EventsReader, LogReader, V3Reader, ModesReader)
 """Every input format eventstream reads, in the order they are tried."""
 
 
@@ -42,4 +44,17 @@ def looks_like(item: Any) -> str:
             f"an astream_events-like dict without a 'run_id' ({describe(item)}): every "
             f"item of astream_events has 'event' and 'run_id'"
         )
+    if isinstance(item, Mapping) and ("messages" in item or _looks_like_updates(item)):
+        return (
+            f"a graph's state or its nodes' updates ({describe(item)}): a LangGraph "
+            f"stream with stream_mode='values' or 'updates' alone, which carries no "
+            f"events (no tokens, no tool calls); request eventstream.STREAM_MODES "
+            f"({', '.join(STREAM_MODES)}) with version='v2'"
+        )
     return f"{describe(item)}"
+
+
+def _looks_like_updates(item: Mapping[str, Any]) -> bool:
+    return bool(item) and all(
+        isinstance(value, Mapping) and "messages" in value for value in item.values()
+    )

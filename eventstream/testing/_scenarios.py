@@ -43,10 +43,29 @@ class Scenario:
 
 
 def raw_stream(scenario: Scenario, runnable: Any, source: str) -> AsyncIterator[Any]:
-    """The raw stream of one run in the given format."""
+    """The raw stream of one run in the given format: ``"v2"``, ``"v1"``, ``"v3"``
+    (``astream_events``), ``"log"`` (``astream_log``), ``"modes"`` (``astream`` with
+    ``eventstream.STREAM_MODES``, subgraphs, ``version="v2"``) or ``"modes:<m>,<m>"``
+    (those stream modes only)."""
     if source == "log":
         return runnable.astream_log(scenario.input)  # type: ignore[no-any-return]
+    if source == "v3":
+        return _v3(runnable, scenario.input)
+    if source.startswith("modes"):
+        from eventstream._readers.modes import STREAM_MODES
+
+        _, _, named = source.partition(":")
+        modes = named.split(",") if named else list(STREAM_MODES)
+        return runnable.astream(  # type: ignore[no-any-return]
+            scenario.input, stream_mode=modes, subgraphs=True, version="v2"
+        )
     return runnable.astream_events(scenario.input, version=source)  # type: ignore[no-any-return]
+
+
+async def _v3(runnable: Any, value: Any) -> AsyncIterator[Any]:
+    stream = await runnable.astream_events(value, version="v3")
+    async for event in stream:
+        yield event
 
 
 def _agent(make_model: MakeModel, tools: list[Any], name: str, role: str = "agent") -> Any:
