@@ -55,22 +55,28 @@ class EventProtocol:
 
     def __init__(self) -> None:
         self._last: int | None = None
+        self.ended = False
+        """Whether a terminal item was given (a gap is not one)."""
 
     def feed(self, event: Event) -> list[Item]:
         self._last = event.seq
         return [event]
 
     def close(self) -> list[Item]:
+        self.ended = True
         return [Done(last_seq=self._last)]
 
     def fail(self, error: BaseException | str) -> list[Item]:
+        self.ended = True
         message = error if isinstance(error, str) else FAILED_MESSAGE
         return [Failure(message=message, reason="failed")]
 
     def cancel(self) -> list[Item]:
+        self.ended = True
         return [Failure(message=CANCELLED_MESSAGE, reason="cancelled")]
 
     def control(self, signal: Signal) -> list[Item]:
+        self.ended = not isinstance(signal, Gap)
         return [signal]
 
     def encode(self, item: Item) -> Encoded:

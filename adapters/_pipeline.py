@@ -81,6 +81,8 @@ async def encoded_stream(
                 return
             for message in messages:
                 yield protocol.encode(message)
+            if protocol.ended:
+                return
     finally:
         # Leaving early (a translation failure, a client gone) detaches now.
         await items.aclose()

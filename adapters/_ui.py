@@ -161,6 +161,11 @@ class UIProtocol:
 
     # -- the contract -----------------------------------------------------------------
 
+    @property
+    def ended(self) -> bool:
+        """Whether the stream has ended (closed, failed or cancelled)."""
+        return self._ended
+
     def feed(self, event: Event) -> list[Message]:
         """The messages for one event, in order."""
         if self._ended:
