@@ -28,12 +28,27 @@ for (const level of ["warn", "error"]) {
 const offlineFetch = (body, headers) => async () =>
   new Response(body, { status: 200, headers: { "content-type": "text/event-stream", ...headers } });
 
+// The job's fetch: the network, or the recorded body; either way the response's status
+// and headers are kept for the result.
+function recording(job, seen) {
+  return async (url, init) => {
+    const response =
+      job.body !== undefined
+        ? await offlineFetch(job.body, job.headers ?? {})()
+        : await fetch(url, init);
+    seen.status = response.status;
+    seen.headers = Object.fromEntries(response.headers.entries());
+    return response;
+  };
+}
+
 async function runAgUi(job) {
+  const seen = { status: null, headers: {} };
   const agent = new HttpAgent({
     url: job.url ?? "http://offline.invalid/agui",
     threadId: job.threadId ?? "thread-1",
     initialMessages: job.messages ?? [],
-    ...(job.body !== undefined ? { fetch: offlineFetch(job.body, {}) } : {}),
+    fetch: recording(job, seen),
   });
   const events = [];
   let error = null;
@@ -45,24 +60,14 @@ async function runAgUi(job) {
   } catch (caught) {
     error = String(caught?.message ?? caught);
   }
-  return { ok: error === null, error, events, messages: agent.messages };
+  return { ok: error === null, error, ...seen, events, messages: agent.messages };
 }
 
 async function runAiSdk(job) {
-  let headers = {};
-  let status = null;
-  const recordingFetch = async (url, init) => {
-    const response =
-      job.body !== undefined
-        ? await offlineFetch(job.body, job.headers ?? {})()
-        : await fetch(url, init);
-    status = response.status;
-    headers = Object.fromEntries(response.headers.entries());
-    return response;
-  };
+  const seen = { status: null, headers: {} };
   const transport = new DefaultChatTransport({
     api: job.url ?? "http://offline.invalid/api/chat",
-    fetch: recordingFetch,
+    fetch: recording(job, seen),
   });
   const chunks = [];
   const snapshots = [];
@@ -87,8 +92,9 @@ async function runAiSdk(job) {
     );
     for await (const snapshot of readUIMessageStream({
       stream: tapped,
-      onError: (caught) => void errors.push(String(caught?.message ?? caught)),
-      terminateOnError: true,
+      // Every error reaches onError: an `error` chunk as a plain Error, a chunk the client
+      // cannot apply as an AI_* error (named, so the tests can tell them apart).
+      onError: (caught) => void errors.push(`${caught?.name ?? "Error"}: ${caught?.message ?? caught}`),
     })) {
       message = snapshot;
       snapshots.push(structuredClone(snapshot));
@@ -96,7 +102,7 @@ async function runAiSdk(job) {
   } catch (caught) {
     error = String(caught?.message ?? caught);
   }
-  return { ok: error === null, error, errors, status, headers, chunks, snapshots, message };
+  return { ok: error === null, error, errors, ...seen, chunks, snapshots, message };
 }
 
 const input = await new Promise((resolve) => {
