@@ -13,6 +13,7 @@ through unchanged (its ``Done`` knows the run's last seq, whatever was selected)
 from __future__ import annotations
 
 import json
+from typing import cast
 
 from eventstream.adapters._protocol import Encoded, one_line
 from eventstream.adapters._signals import Done, Failure, Gap, Item, Signal
@@ -20,6 +21,8 @@ from eventstream.adapters._signals import Done, Failure, Gap, Item, Signal
 from eventstream import Event, event_to_json
 
 __all__ = ["EventProtocol", "item_to_json"]
+
+_SIGNALS = frozenset({Gap, Done, Failure})
 
 FAILED_MESSAGE = "the run failed; the server log has the details"
 CANCELLED_MESSAGE = "the run was cancelled"
@@ -81,9 +84,10 @@ class EventProtocol:
 
     def encode(self, item: Item) -> Encoded:
         """The item's JSON, its type as the SSE event name, and its resume id."""
+        if type(item) not in _SIGNALS:  # an event: the common case, one check
+            event = cast(Event, item)
+            return Encoded(one_line(event_to_json(event)), event.type, str(event.seq))
         data = item_to_json(item)
         if isinstance(item, Gap):
             return Encoded(data, "gap", str(item.last))
-        if isinstance(item, (Done, Failure)):
-            return Encoded(data, item.type)
-        return Encoded(data, item.type, str(item.seq))
+        return Encoded(data, item.type)

@@ -37,16 +37,22 @@ PING = ": ping\n\n"
 
 def sse_message(data: str, *, event: str | None = None, id: str | None = None) -> str:  # noqa: A002
     """One message as an SSE frame, ending with the blank line that dispatches it."""
-    for name, value in (("event", event), ("id", id)):
-        if value is not None and ("\n" in value or "\r" in value):
-            msg = f"an SSE {name} is one line: {value!r} has a line break"
-            raise ValueError(msg)
     if "\n" in data or "\r" in data:
         data = "\ndata: ".join(data.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
-    head = "" if id is None else f"id: {id}\n"
-    if event is not None:
-        head += f"event: {event}\n"
-    return f"{head}data: {data}\n\n"
+    if event is None and id is None:
+        return f"data: {data}\n\n"
+    if event is None:
+        return f"id: {_field('id', id)}\ndata: {data}\n\n"
+    if id is None:
+        return f"event: {_field('event', event)}\ndata: {data}\n\n"
+    return f"id: {_field('id', id)}\nevent: {_field('event', event)}\ndata: {data}\n\n"
+
+
+def _field(name: str, value: str | None) -> str | None:
+    if value is not None and ("\n" in value or "\r" in value):
+        msg = f"an SSE {name} is one line: {value!r} has a line break"
+        raise ValueError(msg)
+    return value
 
 
 def sse_comment(text: str = "ping") -> str:
