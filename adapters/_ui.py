@@ -532,7 +532,18 @@ def jsonable(value: Any) -> Any:
 
 
 def text_of(value: Any) -> str:
-    """A tool's output as text: a string as is, anything else as JSON."""
+    """A tool's output as text: a string as is, text content blocks (what MCP tools and
+    ``ToolMessage`` lists hold) joined, anything else as JSON."""
     if isinstance(value, str):
         return value
+    if isinstance(value, list) and value and all(_is_text_block(block) for block in value):
+        return "".join(block["text"] for block in value)
     return json.dumps(jsonable(value), ensure_ascii=False)
+
+
+def _is_text_block(block: Any) -> bool:
+    return (
+        isinstance(block, dict)
+        and block.get("type") == "text"
+        and isinstance(block.get("text"), str)
+    )

@@ -27,7 +27,7 @@ from eventstream.adapters import (
 )
 from pydantic import TypeAdapter
 
-from eventstream import End, Selector, Start, Token, ToolCall, normalize, replay
+from eventstream import End, Selector, Start, Token, ToolCall, ToolResult, normalize, replay
 from eventstream._serve import create_app
 from eventstream.testing import (
     ANSWER_TEXT,
@@ -292,6 +292,24 @@ def test_a_call_that_was_never_streamed_still_gives_its_arguments() -> None:
         ("TOOL_CALL_ARGS", '{"x": 1}'),
         ("TOOL_CALL_END", None),
     ]
+
+
+def test_a_tool_result_of_text_blocks_is_their_text_and_anything_else_json() -> None:
+    def result(output: Any) -> Json:
+        events = [
+            Start(seq=0, run_id="t", name="f", run_type="tool", tool_call_id="c"),
+            ToolResult(seq=1, run_id="t", name="f", run_type="tool", tool_call_id="c",
+                       output=output),
+            End(seq=2, run_id="t", name="f", run_type="tool"),
+        ]  # fmt: skip
+        [message] = [m for m in agui(events) if m["type"] == "TOOL_CALL_RESULT"]
+        return message
+
+    blocks = [{"type": "text", "text": "one, "}, {"type": "text", "text": "two"}]
+    assert result(blocks)["content"] == "one, two"
+    assert result({"rows": [1, 2]})["content"] == '{"rows": [1, 2]}'
+    # A tool run no model call announced (called by code) is announced at its start.
+    assert result("x")["toolCallId"] == "c"
 
 
 async def test_reasoning_blocks_become_a_reasoning_message_before_the_text() -> None:
