@@ -213,3 +213,49 @@ def turns(messages: list[Any]) -> list[Any]:
 def results(messages: list[Any]) -> dict[str, str]:
     """Tool results by call (parallel results may arrive, and be kept, in any order)."""
     return {m.tool_call_id: m.text for m in messages if isinstance(m, ToolMessage)}
+
+
+def test_media_parts_become_langchain_content_blocks() -> None:
+    [ag_ui] = messages_from_ag_ui(
+        {
+            "messages": [
+                {
+                    "id": "u",
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "document",
+                            "source": {
+                                "type": "data",
+                                "value": "JVBE",
+                                "mimeType": "application/pdf",
+                            },
+                        },
+                        {"type": "audio", "source": {"type": "file", "value": "file-7"}},
+                    ],
+                }
+            ]
+        }
+    )
+    assert ag_ui.content == [
+        {"type": "file", "base64": "JVBE", "mime_type": "application/pdf"},
+        {"type": "audio", "file_id": "file-7"},
+    ]
+    [ui] = messages_from_ui_messages(
+        [
+            {
+                "id": "u",
+                "role": "user",
+                "parts": [
+                    {"type": "text", "text": "Look:"},
+                    {"type": "file", "mediaType": "image/png", "url": "data:image/png;base64,iVBO"},
+                    {"type": "file", "mediaType": "text/csv", "url": "https://x/a.csv"},
+                ],
+            }
+        ]
+    )
+    assert ui.content == [
+        {"type": "text", "text": "Look:"},
+        {"type": "image", "base64": "iVBO", "mime_type": "image/png"},
+        {"type": "file", "url": "https://x/a.csv", "mime_type": "text/csv"},
+    ]
