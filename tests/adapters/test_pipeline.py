@@ -15,7 +15,11 @@ from eventstream.adapters import (
     UIMessageStreamProtocol,
     ndjson_stream,
     sse_stream,
+    stream_websocket,
 )
+from fastapi import FastAPI, WebSocket
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from eventstream import normalize, replay
 from tests.test_adapters import SSEParser
@@ -95,3 +99,24 @@ async def test_any_protocol_over_ndjson() -> None:
     assert events[0]["type"] == "RUN_STARTED" and events[-1]["type"] == "RUN_FINISHED"
     assert sum(e["type"] == "TOOL_CALL_RESULT" for e in events) == 3
     await registry.aclose()
+
+
+def test_any_protocol_over_a_websocket_closes_1000_after_a_completed_run() -> None:
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        events = normalize(replay(cat("tool_error.v2.jsonl")))
+        await stream_websocket(websocket, events, protocol=UIMessageStreamProtocol())
+
+    chunks = []
+    with (
+        TestClient(app) as client,
+        client.websocket_connect("/ws") as websocket,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        while True:
+            chunks.append(json.loads(websocket.receive_text()))
+    assert closed.value.code == 1000
+    assert chunks[0] == {"type": "start"} and chunks[-1]["type"] == "finish"
+    assert any(c["type"] == "tool-output-error" for c in chunks)
