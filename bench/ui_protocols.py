@@ -1,4 +1,4 @@
-"""B7 (per-event cost of each protocol object), B8 (AG-UI cost against the peer) and B9
+"""B7 (per-event cost of each protocol object), B8 (AG-UI cost against the peer) and B8b
 (the peer's stream and ours through the real AG-UI client's checks).
 
 The peer is ``ag-ui-langgraph`` (its ``LangGraphAgent``, with its defaults), what a
@@ -136,7 +136,7 @@ def b7_protocol_cost(quick: bool) -> list[Row]:
     return rows
 
 
-# -- B8 / B9: the peer ---------------------------------------------------------------------
+# -- B8 / B8b: the peer ---------------------------------------------------------------------
 
 
 def _scaled(words: int) -> dict[str, list[list[Step]]]:
@@ -334,7 +334,7 @@ def _run_clients(jobs: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
     return results
 
 
-def b9_peer_checks(quick: bool) -> list[Row]:
+def b8b_peer_checks(quick: bool) -> list[Row]:
     async def bodies() -> list[tuple[str, str]]:
         out = []
         for _name, build, question, _check in CHECKS:
@@ -350,8 +350,8 @@ def b9_peer_checks(quick: bool) -> list[Row]:
     if results is None:
         reason = "not run: the JS clients are missing (npm ci in tests/js)"
         if os.environ.get("CI"):
-            raise RuntimeError(f"CI must run B9: {reason}")
-        return [Row("B9", reason, "-", "-", 0.0, "-", False)]
+            raise RuntimeError(f"CI must run B8b: {reason}")
+        return [Row("B8b", reason, "-", "-", 0.0, "-", False)]
     passed: dict[str, list[str]] = {"peer": [], "ours": []}
     failures: dict[str, list[str]] = {"peer": [], "ours": []}
     for i, (name, _build, _question, check) in enumerate(CHECKS):
@@ -365,7 +365,7 @@ def b9_peer_checks(quick: bool) -> list[Row]:
     fixed = all(name in passed["ours"] for name in (f.split(" (")[0] for f in failures["peer"]))
     return [
         Row(
-            "B9",
+            "B8b",
             "the real AG-UI client (`HttpAgent.runAgent`, `verifyEvents`) on each stream: "
             + "; ".join(name for name, *_ in CHECKS),
             f"{len(passed['ours'])}/{total} pass"
@@ -379,4 +379,4 @@ def b9_peer_checks(quick: bool) -> list[Row]:
     ]
 
 
-FIGURES: list[Any] = [b7_protocol_cost, b8_peer_cost, b9_peer_checks]
+FIGURES: list[Any] = [b7_protocol_cost, b8_peer_cost, b8b_peer_checks]
