@@ -78,7 +78,6 @@ from eventstream.adapters._starlette import (
 from eventstream.adapters._ui import (
     FAILED_MESSAGE,
     TOOL_FAILED_MESSAGE,
-    AncestryRequiredError,
     UIProtocol,
 )
 from eventstream.adapters._websocket import CLOSE_DONE, CLOSE_FAILED, websocket_session
@@ -95,7 +94,6 @@ __all__ = [
     "TOOL_FAILED_MESSAGE",
     "UI_MESSAGE_STREAM_HEADERS",
     "AGUIProtocol",
-    "AncestryRequiredError",
     "ConversationError",
     "Done",
     "Encoded",

@@ -11,7 +11,8 @@ calls, tool runs, pending results, the open step), lives here:
   ``answer=`` (a :class:`~eventstream.Selector`) it is the tokens the selector accepts.
   A source without ancestry (``astream_events`` v1, ``astream_log``) cannot tell the
   agent's model from one inside a tool, so there ``answer`` is required: the first
-  nested run without ``parent_ids`` raises :class:`AncestryRequiredError`. A model
+  nested run without ``parent_ids`` raises :class:`eventstream.NoAncestryError` (as
+  :func:`eventstream.answer` does). A model
   run's text is one part with LangChain's id for that run's message,
   ``lc_run--<run id>`` (LangChain's own when the provider sends none), so the streamed
   conversation and the agent's history name it alike. A part opens at its first token:
@@ -59,7 +60,7 @@ from eventstream import (
     Custom,
     End,
     Event,
-    EventStreamError,
+    NoAncestryError,
     Selector,
     Start,
     Token,
@@ -69,7 +70,7 @@ from eventstream import (
 )
 from eventstream._ancestry import Ancestry, RunInfo
 
-__all__ = ["FAILED_MESSAGE", "TOOL_FAILED_MESSAGE", "AncestryRequiredError", "UIProtocol"]
+__all__ = ["FAILED_MESSAGE", "TOOL_FAILED_MESSAGE", "UIProtocol"]
 
 Message = dict[str, Any]
 
@@ -93,19 +94,15 @@ def message_id(run_id: str) -> str:
     return f"lc_run--{run_id}"
 
 
-class AncestryRequiredError(EventStreamError, ValueError):
-    """A stream without ancestry, read without ``answer=``: the assistant's text cannot be
-    told apart from the text of models running inside tools."""
-
-    def __init__(self, event: Event, protocol: str) -> None:
-        super().__init__(
-            f"event {event.seq} ({event.type} of run {event.name or event.run_id!r}): this "
-            f"stream carries no parent ids (astream_events v1 or astream_log), so {protocol} "
-            f"cannot tell the assistant's text from text of models inside tools; pass "
-            f"answer=Selector(...) naming the agent's model, e.g. "
-            f"answer=Selector(types='token', tags='agent_llm')"
-        )
-        self.seq = event.seq
+def no_ancestry(event: Event, protocol: str) -> NoAncestryError:
+    """The error for a stream without ancestry read without ``answer=``."""
+    return NoAncestryError(
+        f"event {event.seq} ({event.type} of run {event.name or event.run_id!r}): this "
+        f"stream carries no parent ids (astream_events v1 or astream_log), so {protocol} "
+        f"cannot tell the assistant's text from text of models inside tools; pass "
+        f"answer=Selector(...) naming the agent's model, e.g. "
+        f"answer=Selector(types='token', tags='agent_llm')"
+    )
 
 
 @dataclass(slots=True, eq=False)
@@ -261,7 +258,7 @@ class UIProtocol:
 
     def _start(self, event: Start, info: RunInfo, out: list[Message]) -> None:
         if self._accepts is None and not event.parent_ids and info.depth > 0:
-            raise AncestryRequiredError(event, self.protocol_name)
+            raise no_ancestry(event, self.protocol_name)
         if event.run_type != "tool" or (info.parent is not None and info.parent.tool is not None):
             return
         call = self._calls.get(event.tool_call_id) if event.tool_call_id else None

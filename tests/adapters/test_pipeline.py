@@ -74,7 +74,7 @@ async def test_a_stream_the_protocol_cannot_translate_ends_with_its_safe_failure
     events = [json.loads(data) for data in parse_sse("".join(frames))]
     assert [e["type"] for e in events] == ["RUN_STARTED", "RUN_ERROR"]
     assert "could not translate" in events[-1]["message"]
-    assert "AncestryRequiredError" in caplog.text and "answer=Selector" in caplog.text
+    assert "NoAncestryError" in caplog.text and "answer=Selector" in caplog.text
     await registry.aclose()
 
 
