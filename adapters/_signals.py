@@ -5,23 +5,18 @@ A subscription yields normalized events and, between them, these control items:
 behind, or resumed from too far back: never silent loss), and exactly one terminal
 item, :class:`Done` (the run completed) or :class:`Failure` (it failed or was
 cancelled; ``message`` is safe to show a client, the details are in the server log).
-Each wire format writes them with the same JSON (:func:`item_to_json`).
-
-That JSON is one line for every reader, not only for the ones that split at ``\n``:
-JSON escapes control characters, and :func:`item_to_json` also escapes U+0085, U+2028
-and U+2029, which ``str.splitlines`` (and so httpx's ``aiter_lines``) treats as line
-breaks. They can only occur inside JSON strings, where the escape means the same.
+These are data, not a wire format: each protocol (``_native``, ``_agui``, ``_ai_sdk``)
+says how a client is told of them.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Literal
 
-from eventstream import Event, event_to_json
+from eventstream import Event
 
-__all__ = ["Done", "Failure", "Gap", "Item", "Signal", "item_to_json"]
+__all__ = ["Done", "Failure", "Gap", "Item", "Signal"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,25 +65,3 @@ Signal = Gap | Done | Failure
 
 Item = Event | Signal
 """Anything a subscription yields."""
-
-
-_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
-
-
-def item_to_json(item: Item) -> str:
-    """One item as compact, one-line JSON: an event as :func:`eventstream.event_to_json`."""
-    if isinstance(item, Gap):
-        data: dict[str, object] = {
-            "type": "gap",
-            "first": item.first,
-            "last": item.last,
-            "missed": item.missed,
-        }
-    elif isinstance(item, Done):
-        data = {"type": "done", "last_seq": item.last_seq}
-    elif isinstance(item, Failure):
-        data = {"type": "error", "message": item.message, "reason": item.reason}
-    else:
-        text = event_to_json(item)
-        return text if text.isascii() else text.translate(_LINE_BREAKS)
-    return json.dumps(data, separators=(",", ":"))

@@ -1,30 +1,26 @@
-"""Server-Sent Events: items in, frames out (sans-IO), and one thin async wrapper.
+"""Server-Sent Events framing: strings in, frames out (sans-IO), and one thin async wrapper.
 
-Each event is one frame: ``id:`` its ``seq`` (what a reconnecting ``EventSource``
-sends back as ``Last-Event-ID``), ``event:`` its ``type``, ``data:`` one line of JSON.
-JSON escapes every line break, so no text inside a token (``"\\n\\ndata: x"``, a lone
-``"\\r"``) can end a frame early or inject one. Control items are frames too: ``gap``
-(its ``id`` is the last seq missed, so a reconnect resumes after the gap), and one
-terminal frame, ``done`` when the run completed or ``error`` with a safe message.
-A comment frame (``: ping``) keeps idle connections open through proxies.
+A frame is ``data:`` one line of JSON (a text with line breaks becomes one ``data:``
+line per line, as the spec joins them), optionally preceded by ``event:`` (a name)
+and ``id:`` (what a reconnecting ``EventSource`` sends back as ``Last-Event-ID``).
+JSON escapes every line break, so no text inside a message can end a frame early or
+inject one. A comment frame (``: ping``) keeps idle connections open through proxies.
+This module knows no protocol and no registry: ``_pipeline`` hands it encoded messages.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
 
-from eventstream.adapters._runs import Subscription, as_subscription
-from eventstream.adapters._signals import Done, Failure, Gap, Item, item_to_json
-
-from eventstream import Event
+from eventstream.adapters._protocol import Encoded
 
 __all__ = [
     "SSE_HEADERS",
     "SSE_MEDIA_TYPE",
     "sse_comment",
-    "sse_frame",
+    "sse_frames",
+    "sse_message",
     "sse_retry",
-    "sse_stream",
 ]
 
 SSE_MEDIA_TYPE = "text/event-stream"
@@ -39,14 +35,24 @@ SSE_HEADERS: dict[str, str] = {
 PING = ": ping\n\n"
 
 
-def sse_frame(item: Item) -> str:
-    """One item as an SSE frame, ending with the blank line that dispatches it."""
-    data = item_to_json(item)
-    if isinstance(item, Gap):
-        return f"id: {item.last}\nevent: gap\ndata: {data}\n\n"
-    if isinstance(item, (Done, Failure)):
-        return f"event: {item.type}\ndata: {data}\n\n"
-    return f"id: {item.seq}\nevent: {item.type}\ndata: {data}\n\n"
+def sse_message(data: str, *, event: str | None = None, id: str | None = None) -> str:  # noqa: A002
+    """One message as an SSE frame, ending with the blank line that dispatches it."""
+    if "\n" in data or "\r" in data:
+        data = "\ndata: ".join(data.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    if event is None and id is None:
+        return f"data: {data}\n\n"
+    if event is None:
+        return f"id: {_field('id', id)}\ndata: {data}\n\n"
+    if id is None:
+        return f"event: {_field('event', event)}\ndata: {data}\n\n"
+    return f"id: {_field('id', id)}\nevent: {_field('event', event)}\ndata: {data}\n\n"
+
+
+def _field(name: str, value: str | None) -> str | None:
+    if value is not None and ("\n" in value or "\r" in value):
+        msg = f"an SSE {name} is one line: {value!r} has a line break"
+        raise ValueError(msg)
+    return value
 
 
 def sse_comment(text: str = "ping") -> str:
@@ -65,19 +71,23 @@ def sse_retry(milliseconds: int) -> str:
     return f"retry: {milliseconds}\n\n"
 
 
-async def sse_stream(
-    source: Subscription | AsyncIterable[Event],
+async def sse_frames(
+    messages: AsyncIterable[Encoded | None],
     *,
-    heartbeat: float | None = 15.0,
     retry: int | None = None,
+    trailer: str | None = None,
 ) -> AsyncIterator[str]:
-    """The SSE frames of a subscription (or of any event stream, as its own run).
+    """The frames of encoded messages; ``None`` (a quiet spell) becomes ``: ping``.
 
-    ``heartbeat``: seconds of silence before a ``: ping`` comment (``None``: never).
-    ``retry``: the reconnection time to announce first, in milliseconds.
+    ``retry``: the reconnection time to announce first, in milliseconds. ``trailer``: a
+    last ``data:`` line some protocols end with (the AI SDK's ``[DONE]``).
     """
-    subscription = as_subscription(source)
     if retry is not None:
         yield sse_retry(retry)
-    async for item in subscription.stream(idle=heartbeat):
-        yield PING if item is None else sse_frame(item)
+    async for message in messages:
+        if message is None:
+            yield PING
+        else:
+            yield sse_message(message.data, event=message.event, id=message.id)
+    if trailer is not None:
+        yield sse_message(trailer)

@@ -1,11 +1,11 @@
-"""WebSocket: items as JSON text messages over a Starlette (or FastAPI) ``WebSocket``.
+"""WebSocket framing: text messages over a Starlette (or FastAPI) ``WebSocket``.
 
-``ws_message`` is the sans-IO part: one item, one text message, the same JSON as
-NDJSON. ``stream_websocket`` accepts the connection, sends every item of a
-subscription, then closes with code 1000 after ``done`` or 1011 after ``error``. It
-listens to the client at the same time: a client that closes ends the subscription
-at once, which under the ``"cancel"`` idle policy stops the run (messages the client
-sends are ignored). Both of its tasks are awaited before it returns.
+:func:`websocket_session` accepts the connection, sends every text it is given, then
+closes with the code ``close_code()`` names (1000 after a normal end, 1011 after a
+failure). It listens to the client at the same time: a client that closes ends the
+sending at once, which closes the source (under the ``"cancel"`` idle policy that
+stops the run; messages the client sends are ignored). Both of its tasks are awaited
+before it returns. This module knows no protocol and no registry.
 """
 
 from __future__ import annotations
@@ -13,18 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from typing import TYPE_CHECKING
-
-from eventstream.adapters._runs import Subscription, as_subscription
-from eventstream.adapters._signals import Failure, Item, item_to_json
-
-from eventstream import Event
 
 if TYPE_CHECKING:
     from starlette.websockets import WebSocket
 
-__all__ = ["CLOSE_DONE", "CLOSE_FAILED", "stream_websocket", "ws_message"]
+__all__ = ["CLOSE_DONE", "CLOSE_FAILED", "websocket_session"]
 
 logger = logging.getLogger("eventstream.adapters")
 
@@ -35,18 +30,12 @@ CLOSE_FAILED = 1011
 """Close code after ``error``: the server met a condition it could not handle."""
 
 
-def ws_message(item: Item) -> str:
-    """One item as one WebSocket text message."""
-    return item_to_json(item)
-
-
-async def stream_websocket(
-    websocket: WebSocket, source: Subscription | AsyncIterable[Event]
+async def websocket_session(
+    websocket: WebSocket, texts: AsyncIterable[str], *, close_code: Callable[[], int]
 ) -> None:
-    """Accept ``websocket`` and stream a subscription (or any event stream) over it."""
-    subscription = as_subscription(source)
+    """Accept ``websocket``, send ``texts``, close with ``close_code()`` at their end."""
     await websocket.accept()
-    sender = asyncio.ensure_future(_send_all(websocket, subscription))
+    sender = asyncio.ensure_future(_send_all(websocket, texts))
     listener = asyncio.ensure_future(_until_closed(websocket))
     try:
         await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
@@ -62,21 +51,16 @@ async def stream_websocket(
             logger.error("sending over a WebSocket failed", exc_info=failure)
         return
     if listener.cancelled():
-        last = sender.result()
-        code = CLOSE_FAILED if isinstance(last, Failure) else CLOSE_DONE
         # The client may close at the same moment; there is nobody left to tell.
         with contextlib.suppress(Exception):
-            await websocket.close(code=code)
+            await websocket.close(code=close_code())
 
 
-async def _send_all(websocket: WebSocket, subscription: Subscription) -> Item | None:
-    last: Item | None = None
-    # No early break: the subscription's generator ends by itself after the terminal
-    # item, so it detaches now and not whenever the garbage collector finalizes it.
-    async for item in subscription:
-        await websocket.send_text(ws_message(item))
-        last = item
-    return last
+async def _send_all(websocket: WebSocket, texts: AsyncIterable[str]) -> None:
+    # No early break: the source ends by itself after its terminal message, so it
+    # releases what it holds now and not whenever the garbage collector finalizes it.
+    async for text in texts:
+        await websocket.send_text(text)
 
 
 async def _until_closed(websocket: WebSocket) -> None:

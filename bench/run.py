@@ -25,7 +25,7 @@ from _harness import Row, table
 
 def figures() -> list:  # type: ignore[type-arg]
     found = list(core.FIGURES)
-    for module_name in ("replay_record", "astream_log_bench", "answer_bench"):
+    for module_name in ("replay_record", "astream_log_bench", "answer_bench", "ui_protocols"):
         try:
             module = __import__(module_name)
         except ImportError:

@@ -12,7 +12,16 @@ OpenAI-compatible server that streams scripted answers with a pause between fram
   ``after=<seq>``) resumes.
 - ``GET /runs/{run_id}/events.ndjson``: the same as NDJSON.
 - ``WS /runs/{run_id}/ws``: the same over a WebSocket.
+- ``POST /agui``: an AG-UI ``RunAgentInput`` in, the run's AG-UI events out (SSE), for
+  AG-UI clients (``HttpAgent``, CopilotKit).
+- ``POST /api/chat``: the body the AI SDK's ``DefaultChatTransport`` sends
+  (``{id, messages, trigger}``) in, the run as a UI message stream out, for ``useChat``.
 - ``GET /``: the page (``eventstream/static/index.html``).
+
+The two chat endpoints run the conversation the client sends (its messages turned into
+LangChain messages) in the registry like any run, so a client that goes away cancels
+the run under the registry's idle policy. A malformed conversation is a 422 naming
+where it is wrong.
 
 ``create_app(runnable_factory)`` serves any other runnable instead: the factory is
 called once at startup, ``make_input`` turns the posted text into the runnable's input.
@@ -31,20 +40,33 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from eventstream.adapters import (
+    ConversationError,
     RunRegistry,
+    ag_ui_response,
+    messages_from_ag_ui,
+    messages_from_ui_messages,
     ndjson_response,
     sse_response,
     stream_websocket,
     subscribe_request,
+    ui_message_stream_response,
 )
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["RunCreated", "RunRequest", "add_arguments", "create_app", "main"]
+__all__ = [
+    "AGUIRunInput",
+    "ChatRequest",
+    "RunCreated",
+    "RunRequest",
+    "add_arguments",
+    "create_app",
+    "main",
+]
 
 INSTALL_HINT = 'eventstream serve needs FastAPI and uvicorn: pip install "eventstream[serve]"'
 
@@ -62,6 +84,27 @@ class RunCreated(BaseModel):
     """The answer of ``POST /runs``."""
 
     run_id: str
+
+
+class AGUIRunInput(BaseModel):
+    """What ``POST /agui`` reads of an AG-UI ``RunAgentInput`` (other fields are kept)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    threadId: str  # AG-UI's wire names
+    runId: str
+    messages: list[dict[str, Any]]
+
+
+class ChatRequest(BaseModel):
+    """The body of ``POST /api/chat``, as the AI SDK's ``DefaultChatTransport`` sends it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    messages: list[dict[str, Any]]
+    trigger: str = "submit-message"
+    messageId: str | None = None  # the AI SDK's wire name
 
 
 def _as_messages(text: str) -> dict[str, Any]:
@@ -89,7 +132,7 @@ def create_app(
     cancelled and awaited.
     """
     try:
-        from fastapi import FastAPI, Request, Response, WebSocket
+        from fastapi import FastAPI, HTTPException, Request, Response, WebSocket
         from fastapi.responses import HTMLResponse
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(INSTALL_HINT) from exc
@@ -130,6 +173,26 @@ def create_app(
     @app.websocket("/runs/{run_id}/ws")
     async def events_ws(run_id: str, websocket: WebSocket) -> None:
         await stream_websocket(websocket, subscribe_request(runs, run_id, websocket))
+
+    def conversation(read: Callable[[Any], list[Any]], messages: list[dict[str, Any]]) -> Any:
+        try:
+            return {"messages": read(messages)}
+        except ConversationError as exc:
+            raise HTTPException(status_code=422, detail=f"body.{exc}") from exc
+
+    @app.post("/agui")
+    async def agui(body: AGUIRunInput) -> Response:
+        run = runs.start(app.state.runnable, conversation(messages_from_ag_ui, body.messages))
+        return ag_ui_response(
+            runs.subscribe(run.id), thread_id=body.threadId, run_id=body.runId, heartbeat=heartbeat
+        )
+
+    @app.post("/api/chat")
+    async def chat(body: ChatRequest) -> Response:
+        run = runs.start(app.state.runnable, conversation(messages_from_ui_messages, body.messages))
+        return ui_message_stream_response(
+            runs.subscribe(run.id), message_id=f"msg-{run.id}", heartbeat=heartbeat
+        )
 
     @app.get("/", response_class=HTMLResponse)
     async def page() -> HTMLResponse:

@@ -126,3 +126,52 @@ def test_arguments_so_far_snippet() -> None:
     assert out[0] == "False {}"
     assert "False {'answer': '10 + 10 = **2'}" in out
     assert out[-1] == "True " + repr({"answer": MATH_ANSWER, "tools_used": ["add"]})
+
+
+def test_chat_ui_endpoints_example_serves_both_protocols() -> None:
+    from fastapi.testclient import TestClient
+
+    from eventstream.testing import (
+        ANSWER_TEXT,
+        CAT_QUESTION,
+        CAT_SCRIPTS,
+        ScriptedChatModel,
+        build_cat_agent,
+    )
+
+    code = example("## Chat UIs: AG-UI and the AI SDK")
+    assert len([line for line in code.splitlines() if line.strip()]) <= 16
+    namespace = {"agent": build_cat_agent(lambda role: ScriptedChatModel(turns=CAT_SCRIPTS[role]))}
+    exec(compile(code, "README.md", "exec"), namespace)
+    run_input = {
+        "threadId": "t",
+        "runId": "r",
+        "messages": [{"id": "u", "role": "user", "content": CAT_QUESTION}],
+    }
+    chat = {
+        "id": "c",
+        "trigger": "submit-message",
+        "messages": [
+            {"id": "u", "role": "user", "parts": [{"type": "text", "text": CAT_QUESTION}]}
+        ],
+    }
+    with TestClient(namespace["app"]) as client:
+        agui = client.post("/agui", json=run_input)
+        ui = client.post("/api/chat", json=chat)
+    assert agui.headers["content-type"].startswith("text/event-stream")
+    events = [json.loads(line[6:]) for line in agui.text.splitlines() if line.startswith("data: ")]
+    assert events[0]["type"] == "RUN_STARTED" and events[-1]["type"] == "RUN_FINISHED"
+    texts = [e["delta"] for e in events if e["type"] == "TEXT_MESSAGE_CONTENT"]
+    assert "".join(texts) == ANSWER_TEXT
+    assert ui.headers["x-vercel-ai-ui-message-stream"] == "v1"
+    assert ui.text.endswith("data: [DONE]\n\n")
+    chunks = [
+        json.loads(line[6:])
+        for line in ui.text.splitlines()
+        if line.startswith("data: ") and line != "data: [DONE]"
+    ]
+    assert "".join(c["delta"] for c in chunks if c["type"] == "text-delta") == ANSWER_TEXT
+    outputs = [
+        c for c in chunks if c["type"] == "tool-output-available" and not c.get("preliminary")
+    ]
+    assert len(outputs) == 3
