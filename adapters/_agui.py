@@ -50,7 +50,7 @@ from typing import Any
 from eventstream.adapters._protocol import ProtocolStream
 from eventstream.adapters._ui import Call, Message, UIProtocol, message_id, text_of
 
-from eventstream import Event, Selector, Token
+from eventstream import AnswerReader, Event, Selector, Token
 
 __all__ = ["AGUI_PROTOCOL_VERSION", "AGUIProtocol", "to_ag_ui"]
 
@@ -69,7 +69,9 @@ class AGUIProtocol(UIProtocol):
 
     protocol_name = "AG-UI"
 
-    def __init__(self, *, thread_id: str, run_id: str, answer: Selector | None = None) -> None:
+    def __init__(
+        self, *, thread_id: str, run_id: str, answer: Selector | AnswerReader | None = None
+    ) -> None:
         super().__init__(answer=answer)
         self.thread_id = thread_id
         self.run_id = run_id
@@ -195,7 +197,7 @@ def to_ag_ui(
     *,
     thread_id: str,
     run_id: str,
-    answer: Selector | None = None,
+    answer: Selector | AnswerReader | None = None,
 ) -> ProtocolStream[dict[str, Any]]:
     """AG-UI events (dicts in wire form) for a normalized stream; iterate the result as
     the stream iterates (``for`` or ``async for``).

@@ -43,7 +43,7 @@ from typing import Any
 from eventstream.adapters._protocol import ProtocolStream
 from eventstream.adapters._ui import Call, Message, UIProtocol
 
-from eventstream import Event, Selector, Token
+from eventstream import AnswerReader, Event, Selector, Token
 
 __all__ = ["UI_MESSAGE_STREAM_HEADERS", "UIMessageStreamProtocol", "to_ui_message_stream"]
 
@@ -61,7 +61,9 @@ class UIMessageStreamProtocol(UIProtocol):
     protocol_name = "the UI message stream"
     trailer: str | None = "[DONE]"
 
-    def __init__(self, *, message_id: str | None = None, answer: Selector | None = None) -> None:
+    def __init__(
+        self, *, message_id: str | None = None, answer: Selector | AnswerReader | None = None
+    ) -> None:
         super().__init__(answer=answer)
         self.message_id = message_id
 
@@ -157,7 +159,7 @@ def to_ui_message_stream(
     events: Iterable[Event] | AsyncIterable[Event],
     *,
     message_id: str | None = None,
-    answer: Selector | None = None,
+    answer: Selector | AnswerReader | None = None,
 ) -> ProtocolStream[dict[str, Any]]:
     """AI SDK UI message chunks (dicts) for a normalized stream; iterate the result as the
     stream iterates (``for`` or ``async for``).

@@ -8,7 +8,11 @@ calls, tool runs, pending results, the open step), lives here:
 
 - **The assistant's text** is, by default, the text tokens of the model runs (chat
   models, LLMs) that are inside no tool run, ancestry from ``parent_ids``; with
-  ``answer=`` (a :class:`~eventstream.Selector`) it is the tokens the selector accepts.
+  ``answer=`` a :class:`~eventstream.Selector`, it is the tokens the selector accepts;
+  with ``answer=`` an :class:`~eventstream.AnswerReader` (used for its options: each
+  stream reads with a fresh one), it is that reader's answer text (:func:`eventstream.answer`:
+  the agent's own text, an answer tool's string argument, or the text after a ReAct
+  prefix), and the answer tool's own calls are not shown as tool calls.
   A source without ancestry (``astream_events`` v1, ``astream_log``) cannot tell the
   agent's model from one inside a tool, so there ``answer`` is required: the first
   nested run without ``parent_ids`` raises :class:`eventstream.NoAncestryError` (as
@@ -57,6 +61,8 @@ from eventstream.adapters._signals import Done, Failure, Gap, Signal
 from pydantic_core import to_jsonable_python
 
 from eventstream import (
+    AnswerReader,
+    AnswerText,
     Custom,
     End,
     Event,
@@ -141,8 +147,20 @@ class UIProtocol:
     protocol_name = "this protocol"
     trailer: str | None = None
 
-    def __init__(self, *, answer: Selector | None = None) -> None:
-        self._accepts = answer.matcher() if answer is not None else None
+    def __init__(self, *, answer: Selector | AnswerReader | None = None) -> None:
+        self._accepts = answer.matcher() if isinstance(answer, Selector) else None
+        self._reader = (
+            AnswerReader(
+                tool=answer.tool,
+                field=answer.field,
+                prefix=answer.prefix,
+                tags=answer.tags,
+                names=answer.names,
+            )
+            if isinstance(answer, AnswerReader)
+            else None
+        )
+        self._hidden_tool = self._reader.tool if self._reader is not None else None
         self._ancestry = Ancestry()
         self._begun = False
         self._ended = False
@@ -173,6 +191,10 @@ class UIProtocol:
             self._begun = True
             self._on_begin(out)
         accepted = self._accepts(event) if self._accepts is not None else False
+        if self._reader is not None:
+            for item in self._reader.feed(event):
+                if isinstance(item, AnswerText):
+                    self._text(item.run_id, item.text, out)
         if event.type == "token":
             route = self._routes.get(event.run_id)
             if route is None:
@@ -181,7 +203,7 @@ class UIProtocol:
                 route = _ANSWER
             if route is _ANSWER:
                 if event.kind == "text":
-                    self._text(event, out)
+                    self._text(event.run_id, event.text, out)
                 else:
                     self._reasoning_token(event, out)
             elif route is not _NOWHERE and event.kind == "text":
@@ -249,7 +271,7 @@ class UIProtocol:
         tool = outermost_tool(info)
         if tool is not None:
             route: Route = self._tool_runs.get(tool.run_id) or _NOWHERE
-        elif info.run_type in MODEL_TYPES and self._accepts is None:
+        elif info.run_type in MODEL_TYPES and self._accepts is None and self._reader is None:
             route = _ANSWER
         else:
             route = _NOWHERE
@@ -257,10 +279,17 @@ class UIProtocol:
         return route
 
     def _start(self, event: Start, info: RunInfo, out: list[Message]) -> None:
-        if self._accepts is None and not event.parent_ids and info.depth > 0:
+        if (
+            self._accepts is None
+            and self._reader is None
+            and not event.parent_ids
+            and info.depth > 0
+        ):
             raise no_ancestry(event, self.protocol_name)
         if event.run_type != "tool" or (info.parent is not None and info.parent.tool is not None):
             return
+        if event.name == self._hidden_tool:
+            return  # the answer tool: its argument is the answer text
         call = self._calls.get(event.tool_call_id) if event.tool_call_id else None
         if call is None or call.claimed:
             call = next(
@@ -291,8 +320,7 @@ class UIProtocol:
 
     # -- text and reasoning ------------------------------------------------------------
 
-    def _text(self, event: Token, out: list[Message]) -> None:
-        run_id = event.run_id
+    def _text(self, run_id: str, text: str, out: list[Message]) -> None:
         part = self._texts.get(run_id)
         if part is None:
             self._step_for(run_id, out)
@@ -301,7 +329,7 @@ class UIProtocol:
                 self._on_reasoning_end(out, reasoning)
             part = self._texts[run_id] = message_id(run_id)
             self._on_text_start(out, part)
-        self._on_text_delta(out, part, event.text)
+        self._on_text_delta(out, part, text)
 
     def _reasoning_token(self, event: Token, out: list[Message]) -> None:
         run_id = event.run_id
@@ -342,7 +370,15 @@ class UIProtocol:
             call.name = event.name or call.name
         return call
 
+    def _forget_call(self, event: ToolCall) -> None:
+        """A call not shown (the answer tool's): nothing of it stays."""
+        calls = self._chunks.get(event.run_id)
+        if calls is not None:
+            calls.pop(event.index, None)
+
     def _chunk(self, event: ToolCallChunk, info: RunInfo, out: list[Message]) -> None:
+        if event.name and event.name == self._hidden_tool:
+            return
         call = self._call_of(event, info)
         if call is None:
             return
@@ -357,6 +393,9 @@ class UIProtocol:
             self._start_call(call, out)
 
     def _tool_call(self, event: ToolCall, info: RunInfo, out: list[Message]) -> None:
+        if event.name == self._hidden_tool:
+            self._forget_call(event)
+            return
         call = self._call_of(event, info)
         if call is None:
             return

@@ -1,11 +1,11 @@
-"""B7 (per-event cost of each protocol object), B8 (AG-UI cost against the peer) and B8b
+"""U1 (per-event cost of each protocol object), U2 (AG-UI cost against the peer) and U3
 (the peer's stream and ours through the real AG-UI client's checks).
 
 The peer is ``ag-ui-langgraph`` (its ``LangGraphAgent``, with its defaults), what a
 LangGraph user would pick to serve AG-UI. It installs beside our dependency set without
 changing it (checked with ``pip install --dry-run``), so it is in the ``dev`` extra and
-runs in this process. Our routes are a table (:data:`OUR_ROUTES`): the stream-modes
-route joins it as one more line when it exists.
+runs in this process. Our routes are a table (:data:`OUR_ROUTES`): ``astream_events``
+v2 and the stream modes (``eventstream.STREAM_MODES``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from langchain.agents import create_agent
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 
-from eventstream import Event, normalize, replay
+from eventstream import STREAM_MODES, Event, normalize, replay
 from eventstream.testing import (
     ANSWER_TEXT,
     CAT_QUESTION,
@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CAT_V2 = ROOT / "fixtures" / "cat_agent.v2.jsonl"
 JS = ROOT / "tests" / "js"
 
-# -- B7: per-event cost on the cat fixture ------------------------------------------------
+# -- U1: per-event cost on the cat fixture ------------------------------------------------
 
 
 def _feed_all(make: Callable[[], Any], events: list[Event]) -> int:
@@ -86,7 +86,7 @@ def _new_frames(events: list[Event]) -> int:
     return count
 
 
-def b7_protocol_cost(quick: bool) -> list[Row]:
+def u1_protocol_cost(quick: bool) -> list[Row]:
     raw = list(replay(CAT_V2))
     events = list(normalize(raw))
     repeat = 20 if quick else 200
@@ -107,7 +107,7 @@ def b7_protocol_cost(quick: bool) -> list[Row]:
     ratio = per["ours"] / per["before"]
     rows = [
         Row(
-            "B7a",
+            "U1a",
             f"our own events as SSE frames (`EventProtocol` feed + encode + `sse_message`), "
             f"cat fixture ({len(events)} events)",
             f"{per['ours']:.2f} µs/event",
@@ -118,8 +118,8 @@ def b7_protocol_cost(quick: bool) -> list[Row]:
         )
     ]
     for figure, name, what in (
-        ("B7b", "AG-UI", "AG-UI (`AGUIProtocol`): feed + encode"),
-        ("B7c", "AI SDK", "AI SDK UI message stream (`UIMessageStreamProtocol`): feed + encode"),
+        ("U1b", "AG-UI", "AG-UI (`AGUIProtocol`): feed + encode"),
+        ("U1c", "AI SDK", "AI SDK UI message stream (`UIMessageStreamProtocol`): feed + encode"),
     ):
         ratio = per[name] / per["normalize"]
         rows.append(
@@ -136,7 +136,7 @@ def b7_protocol_cost(quick: bool) -> list[Row]:
     return rows
 
 
-# -- B8 / B8b: the peer ---------------------------------------------------------------------
+# -- U2 / U3: the peer ---------------------------------------------------------------------
 
 
 def _scaled(words: int) -> dict[str, list[list[Step]]]:
@@ -166,10 +166,18 @@ def _ours_v2(graph: Any, inputs: Any, config: Any) -> AsyncIterator[Event]:
     return aiter(normalize(graph.astream_events(inputs, config, version="v2")))
 
 
+def _ours_modes(graph: Any, inputs: Any, config: Any) -> AsyncIterator[Event]:
+    raw = graph.astream(
+        inputs, config, stream_mode=list(STREAM_MODES), subgraphs=True, version="v2"
+    )
+    return aiter(normalize(raw))
+
+
 OUR_ROUTES: dict[str, Callable[[Any, Any, Any], AsyncIterator[Event]]] = {
     "astream_events v2": _ours_v2,
+    "stream modes": _ours_modes,
 }
-"""Our ways to a normalized stream, each measured against the peer (add stream modes here)."""
+"""Our ways to a normalized stream, each measured against the peer."""
 
 
 def _peer_input(thread_id: str, question: str) -> Any:
@@ -203,7 +211,7 @@ async def _our_body(graph: Any, question: str, route: str = "astream_events v2")
     return [sse_message(json.dumps(m, separators=(",", ":"))) async for m in stream]
 
 
-def b8_peer_cost(quick: bool) -> list[Row]:
+def u2_peer_cost(quick: bool) -> list[Row]:
     words = 200 if quick else 1000
     graph = _cat_graph(_scaled(words))
     tokens = 4 * words  # the answer and the three tools' own texts
@@ -225,7 +233,7 @@ def b8_peer_cost(quick: bool) -> list[Row]:
         ratio = over[route] / over["peer"] if over["peer"] > 0 else float("inf")
         rows.append(
             Row(
-                "B8",
+                "U2",
                 f"AG-UI from the cat agent ({tokens:,} tokens), time per token over `ainvoke`: "
                 f"`to_ag_ui(normalize({route}))` vs the peer's `LangGraphAgent.run`",
                 f"+{over[route]:.1f} µs/token ({times[route]:.3f} s)",
@@ -334,7 +342,7 @@ def _run_clients(jobs: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
     return results
 
 
-def b8b_peer_checks(quick: bool) -> list[Row]:
+def u3_peer_checks(quick: bool) -> list[Row]:
     async def bodies() -> list[tuple[str, str]]:
         out = []
         for _name, build, question, _check in CHECKS:
@@ -350,8 +358,8 @@ def b8b_peer_checks(quick: bool) -> list[Row]:
     if results is None:
         reason = "not run: the JS clients are missing (npm ci in tests/js)"
         if os.environ.get("CI"):
-            raise RuntimeError(f"CI must run B8b: {reason}")
-        return [Row("B8b", reason, "-", "-", 0.0, "-", False)]
+            raise RuntimeError(f"CI must run U3: {reason}")
+        return [Row("U3", reason, "-", "-", 0.0, "-", False)]
     passed: dict[str, list[str]] = {"peer": [], "ours": []}
     failures: dict[str, list[str]] = {"peer": [], "ours": []}
     for i, (name, _build, _question, check) in enumerate(CHECKS):
@@ -365,7 +373,7 @@ def b8b_peer_checks(quick: bool) -> list[Row]:
     fixed = all(name in passed["ours"] for name in (f.split(" (")[0] for f in failures["peer"]))
     return [
         Row(
-            "B8b",
+            "U3",
             "the real AG-UI client (`HttpAgent.runAgent`, `verifyEvents`) on each stream: "
             + "; ".join(name for name, *_ in CHECKS),
             f"{len(passed['ours'])}/{total} pass"
@@ -379,4 +387,4 @@ def b8b_peer_checks(quick: bool) -> list[Row]:
     ]
 
 
-FIGURES: list[Any] = [b7_protocol_cost, b8_peer_cost, b8b_peer_checks]
+FIGURES: list[Any] = [u1_protocol_cost, u2_peer_cost, u3_peer_checks]

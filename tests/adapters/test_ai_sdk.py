@@ -306,3 +306,33 @@ def test_to_ui_message_stream_iterates_as_its_input_sync_or_async() -> None:
 
     assert asyncio.run(read()) == sync
     assert sync[0] == {"type": "start", "messageId": "m"}
+
+
+async def test_an_answer_tool_s_argument_is_the_assistant_text() -> None:
+    # Seed 001's agent answers through a final_answer tool: with answer= an AnswerReader
+    # for it, the UI shows that argument as the assistant's text, streamed as it is
+    # written, and no final_answer tool part; the agent's own words before it stay out.
+    from eventstream import AnswerReader
+    from eventstream.testing import (
+        MATH_ANSWER,
+        MATH_INTRO,
+        MATH_SCRIPTS,
+        ScriptedChatModel,
+        build_math_agent,
+    )
+
+    agent = build_math_agent(lambda role: ScriptedChatModel(turns=MATH_SCRIPTS[role]))
+    raw = agent.astream_events({"messages": [("user", "10 + 10?")]}, version="v2")
+    events = [e async for e in normalize(raw, strict=True)]
+    chunks = chunks_of(events, answer=AnswerReader(tool="final_answer", field="answer"))
+    deltas = [c["delta"] for c in chunks if c["type"] == "text-delta"]
+    assert "".join(deltas) == MATH_ANSWER and len(deltas) > 3
+    assert MATH_INTRO not in "".join(deltas)
+    assert not [c for c in chunks if c.get("toolName") == "final_answer"]
+    [result] = await run_clients(
+        [{"client": "ai-sdk", "body": sse_body(chunks, done=True), "headers": HEADERS}]
+    )
+    assert result["ok"], result["error"]
+    assert answer_of(result["message"]) == MATH_ANSWER
+    assert "final_answer" not in tool_parts(result["message"])
+    assert "add" in tool_parts(result["message"])
