@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 from eventstream._ancestry import Ancestry, RunInfo
 from eventstream._driven import Driven
-from eventstream._errors import EventStreamError
+from eventstream._errors import NoAncestryError
 from eventstream._events import Event
 from eventstream._partial_json import FieldStreamer, PartialJSONError
 
@@ -54,11 +54,6 @@ __all__ = [
 
 _MODEL_RUN_TYPES = frozenset({"chat_model", "llm"})
 _NO_ARGS: dict[str, Any] = {}
-
-
-class NoAncestryError(EventStreamError, ValueError):
-    """The stream carries no ancestry (no ``parent_ids``) and nothing else says which
-    model runs are the agent's: pass ``tags=`` or ``names=``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,6 +5,10 @@
     │   ├── UnknownEventError         a raw event name that no LangChain version sends
     │   └── UnknownFormatError        a stream in no format eventstream reads (both modes)
     ├── RunStateError                 an item that contradicts a run's state (strict mode)
+    ├── NoAncestryError               answer() or a UI protocol on a stream without ancestry,
+    │                                 told nothing of which model is the agent's
+    ├── PartialJSONError              a tool call's arguments that are not (the start of)
+    │                                 a JSON object, read field by field
     ├── RecordingError                a recording file that cannot be read (file, line)
     └── ReplayedError                 an exception recorded live, raised again by replay
                                       (defined in eventstream._serialize)
@@ -21,6 +25,8 @@ from typing import Any
 __all__ = [
     "EventStreamError",
     "MalformedItemError",
+    "NoAncestryError",
+    "PartialJSONError",
     "Problem",
     "RecordingError",
     "RunStateError",
@@ -137,3 +143,21 @@ class RecordingError(EventStreamError):
         super().__init__(f"{where}: {message}")
         self.path = path
         self.line = line
+
+
+class NoAncestryError(EventStreamError, ValueError):
+    """The stream carries no ancestry (no ``parent_ids``) and nothing else says which
+    model runs are the agent's: pass ``tags=`` or ``names=``."""
+
+
+class PartialJSONError(EventStreamError, ValueError):
+    """A tool call's arguments text is not (the start of) a JSON object.
+
+    ``near`` is the text where it went wrong (up to 20 characters of the text being
+    read, ending with the offending character), when there is one.
+    """
+
+    def __init__(self, message: str, *, near: str | None = None) -> None:
+        where = f" (at {near!r})" if near is not None else ""
+        super().__init__(f"{message}{where}")
+        self.near = near

@@ -47,23 +47,9 @@ from typing import Any
 
 from pydantic_core import from_json
 
-from eventstream._errors import EventStreamError
+from eventstream._errors import PartialJSONError
 
 __all__ = ["FieldStreamer", "PartialJSONError", "partial_args"]
-
-
-class PartialJSONError(EventStreamError, ValueError):
-    """A tool call's arguments text is not (the start of) a JSON object.
-
-    ``near`` is the text where it went wrong (up to 20 characters of the text being
-    read, ending with the offending character), when there is one.
-    """
-
-    def __init__(self, message: str, *, near: str | None = None) -> None:
-        where = f" (at {near!r})" if near is not None else ""
-        super().__init__(f"{message}{where}")
-        self.near = near
-
 
 # The states of :class:`FieldStreamer` (ints: compared once per character outside the
 # field, never inside it).

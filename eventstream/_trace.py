@@ -27,6 +27,7 @@ from eventstream._events import (
     ToolCall,
     ToolCallChunk,
     ToolResult,
+    Usage,
 )
 from eventstream._select import Selector
 from eventstream._serialize import jsonable
@@ -177,6 +178,8 @@ class RunStats:
     error: str | None = None
     parent: str | None = None
     """The id of the nearest ancestor run in the recording, when the source says."""
+    usage: Usage | None = None
+    """A model run's token usage, when the source reports it."""
 
     @property
     def duration(self) -> float | None:
@@ -220,6 +223,7 @@ def run_stats(entries: Iterable[tuple[float, Event]]) -> tuple[list[RunStats], f
         elif isinstance(event, End):
             run.end = offset
             run.error = event.error
+            run.usage = event.usage
     return _tree_order(runs), last
 
 
@@ -239,22 +243,27 @@ def _tree_order(runs: dict[str, RunStats]) -> list[RunStats]:
 def stats_lines(entries: Iterable[tuple[float, Event]]) -> list[str]:
     """The stats table: one row per run (indented as in the trace), then totals."""
     runs, last = run_stats(entries)
-    header = ("run", "type", "duration", "tokens", "ttft", "tok/s")
+    usages = [run.usage for run in runs if run.usage is not None]
+    header: tuple[str, ...] = ("run", "type", "duration", "tokens", "ttft", "tok/s")
+    if usages:  # a column only for recordings that have usage
+        header += ("usage in/out",)
     rows: list[tuple[str, ...]] = [header]
     for run in runs:
         duration = run.duration
         ttft = run.time_to_first_token
         rate = run.tokens_per_second
-        rows.append(
-            (
-                _INDENT * run.depth + run.name + (" !" if run.error else ""),
-                run.run_type,
-                duration_text(duration) if duration is not None else "(open)",
-                str(run.tokens) if run.tokens else "-",
-                duration_text(ttft) if ttft is not None else "-",
-                f"{rate:.1f}" if rate is not None else "-",
-            )
+        row: tuple[str, ...] = (
+            _INDENT * run.depth + run.name + (" !" if run.error else ""),
+            run.run_type,
+            duration_text(duration) if duration is not None else "(open)",
+            str(run.tokens) if run.tokens else "-",
+            duration_text(ttft) if ttft is not None else "-",
+            f"{rate:.1f}" if rate is not None else "-",
         )
+        if usages:
+            usage = run.usage
+            row += (f"{usage.input_tokens}/{usage.output_tokens}" if usage else "-",)
+        rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = []
     for row in rows:
@@ -273,5 +282,11 @@ def stats_lines(entries: Iterable[tuple[float, Event]]) -> list[str]:
         total += f", first token at {duration_text(min(firsts))}"
         if last > 0:
             total += f", {tokens / last:.1f} tok/s"
+    if usages:
+        total += (
+            f", usage {sum(u.input_tokens for u in usages)} in + "
+            f"{sum(u.output_tokens for u in usages)} out = "
+            f"{sum(u.total_tokens for u in usages)} tokens"
+        )
     lines.append(total)
     return lines

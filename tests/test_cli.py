@@ -324,3 +324,36 @@ def test_stats_of_timed_events() -> None:
         "total: 3 runs (1 failed, marked !), 2.500 s, 2 tokens, first token at 300.0 ms, 0.8 tok/s"
     )
     assert "search !" in table[3]
+
+
+def test_stats_totals_token_usage_per_run_and_per_stream(tmp_path: Path) -> None:
+    import asyncio
+
+    from eventstream import End, normalize, record
+    from eventstream.testing import CAT_SCRIPTS, OpenAIServer, build_cat_agent, chat_model
+
+    path = tmp_path / "usage.jsonl"
+
+    async def run() -> list[Any]:
+        with OpenAIServer(CAT_SCRIPTS) as server:
+            agent = build_cat_agent(lambda role: chat_model(server, role, stream_usage=True))
+            raw = agent.astream_events({"messages": [("user", "where?")]}, version="v2")
+            return [e async for e in normalize(record(raw, str(path)))]
+
+    events = asyncio.run(run())
+    usages = [e.usage for e in events if isinstance(e, End) and e.run_type == "chat_model"]
+    assert len(usages) == 6 and all(u is not None and u.output_tokens > 0 for u in usages)
+    result = subprocess.run(
+        [sys.executable, "-m", "eventstream._cli", "stats", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert "usage in/out" in lines[0]
+    total_in = sum(u.input_tokens for u in usages if u)
+    total_out = sum(u.output_tokens for u in usages if u)
+    assert f"usage {total_in} in + {total_out} out" in lines[-1]
+    first = usages[0]
+    assert first is not None
+    assert any(f"{first.input_tokens}/{first.output_tokens}" in line for line in lines[1:-1])

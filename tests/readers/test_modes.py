@@ -197,3 +197,18 @@ def test_bad_items_are_named(bad: Any, words: list[str]) -> None:
     stream = normalize([first, bad])
     assert [e.type for e in stream] == ["start", "custom", "end"]
     assert stream.normalizer.skipped == 1
+
+
+async def test_chat_openai_through_the_modes_gives_the_usage_v2_gives() -> None:
+    from eventstream.testing import OpenAIServer, chat_model
+
+    def usage(events: list[Any]) -> list[Any]:
+        ends = [e for e in events if isinstance(e, End) and e.run_type == "chat_model"]
+        return sorted((e.usage.input_tokens, e.usage.output_tokens) for e in ends if e.usage)
+
+    with OpenAIServer(CAT_SCRIPTS) as server:
+        agent = build_cat_agent(lambda role: chat_model(server, role, stream_usage=True))
+        modes = await modes_of(agent, list(STREAM_MODES), subgraphs=True, version="v2")
+        v2 = await collect(normalize(agent.astream_events(INPUT, version="v2"), strict=True))
+    assert len(usage(modes)) == 6 and usage(modes) == usage(v2)
+    assert texts(modes, tags="agent_llm") == ANSWER_TEXT
