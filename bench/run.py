@@ -25,7 +25,13 @@ from _harness import Row, table
 
 def figures() -> list:  # type: ignore[type-arg]
     found = list(core.FIGURES)
-    for module_name in ("replay_record", "astream_log_bench", "answer_bench", "ui_protocols"):
+    for module_name in (
+        "replay_record",
+        "astream_log_bench",
+        "answer_bench",
+        "ui_protocols",
+        "sources",
+    ):
         try:
             module = __import__(module_name)
         except ImportError:

@@ -54,15 +54,21 @@ class LivePrinter:
         self.out.write(text + "\n")
 
     def __call__(self, event: Event) -> None:
-        parent = self._ancestry.see(event).parent
+        info = self._ancestry.see(event)
+        parent = info.parent
         enclosing = parent.tool if parent is not None else None  # the tool it runs inside
         tool = enclosing.name if enclosing is not None else None
+        if tool is None and not self._ancestry.has_ancestry and info.depth > 0:
+            # No parent ids (astream_events v1, astream_log): the agent's model is the
+            # one tagged agent_llm; any other model's text is labelled by its name only.
+            tool = None if "agent_llm" in event.tags else "?"
         if isinstance(event, Start):
             if event.run_type == "tool":
                 self._line(f"  ┌ {event.name} started (call {event.tool_call_id})")
         elif isinstance(event, Token) and event.kind == "text":
             if tool is not None:
-                label, partial = self._pending.get(event.run_id, (f"{tool} · {event.name}", ""))
+                label = event.name if tool == "?" else f"{tool} · {event.name}"
+                label, partial = self._pending.get(event.run_id, (label, ""))
                 *lines, partial = (partial + event.text).split("\n")
                 for line in lines:
                     self._line(f"  │ {label}: {line}")
@@ -175,6 +181,14 @@ def _parser() -> argparse.ArgumentParser:
         "out of its final_answer tool's arguments",
     )
     parser.add_argument(
+        "--source",
+        choices=("v2", "modes", "v3", "v1", "log"),
+        default="v2",
+        help="how the agent streams: v2 (astream_events v2, default), modes (LangGraph's "
+        "stream modes, eventstream.STREAM_MODES), v3 (astream_events v3), v1, log "
+        "(astream_log); the same picture from each",
+    )
+    parser.add_argument(
         "--delay",
         type=float,
         default=0.02,
@@ -188,9 +202,12 @@ async def _run(
     record_path: str | None,
     printer: LivePrinter | AnswerPrinter,
     question: str,
+    source: str = "v2",
 ) -> None:
+    from eventstream.testing import source_stream
+
     agent = make_agent()
-    raw: AsyncIterable[Any] = agent.astream_events({"messages": [("user", question)]}, version="v2")
+    raw: AsyncIterable[Any] = source_stream(agent, {"messages": [("user", question)]}, source)
     if record_path:
         from eventstream._record import record
 
@@ -239,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.record,
                     printer,
                     question,
+                    args.source,
                 )
             )
         else:
@@ -249,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                         args.record,
                         printer,
                         question,
+                        args.source,
                     )
                 )
     except KeyboardInterrupt:

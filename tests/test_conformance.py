@@ -146,6 +146,11 @@ async def test_every_source_gives_the_same_logical_events(
         assert [r[0::2] for r in got["results"]] == [r[0::2] for r in want["results"]]
     else:
         assert got["results"] == want["results"]
+    if source == "v3":
+        # The task of LangGraph's tools node a model ran in, when v3 does not say which of
+        # the tools running then it was: a "tools" tool run with no call id of its own.
+        assert all(t[1] is None for t in got["tools"] if t[0] == "tools")
+        got["tools"] = [t for t in got["tools"] if t[0] != "tools"]
     assert got["tools"] == want["tools"]
     if source == "modes":
         assert got["models"] == want["models"]

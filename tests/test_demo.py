@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from eventstream import ToolCall, normalize, replay, select
 from eventstream.testing import ANSWER_TEXT, ITEMS_TEXT, MOOD_TEXT
 
@@ -65,3 +67,23 @@ def test_serve_is_wired_into_the_command() -> None:
     bad = cli("serve", "--port", "many")
     assert bad.returncode == 2
     assert "--port" in bad.stderr
+
+
+@pytest.mark.parametrize("source", ["modes", "v3", "v1", "log"])
+def test_demo_draws_the_same_picture_from_every_source(source: str) -> None:
+    done = cli("demo", "--delay", "0", "--source", source)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    # The answer is the agent's alone, whatever the source.
+    assert [line for line in lines if line.startswith("answer: ")] == [f"answer: {ANSWER_TEXT}"]
+    for call in (
+        "→ where_cat_is_hiding({})  [call_hide_1]",
+        '→ get_items({"place": "the laundry basket"})  [call_items_2]',
+        '→ cat_mood({"spot": "the laundry basket"})  [call_mood_3]',
+        "  └ cat_mood → 'The cat is smug and very pleased with its hiding spot.'",
+    ):
+        assert call in lines, (source, call)
+    inner = "\n".join(line.split(": ", 1)[1] for line in lines if line.startswith("  │ "))
+    assert ITEMS_TEXT.splitlines()[-1] in inner and MOOD_TEXT in inner
+    if source == "modes":  # it knows which tool each model ran in
+        assert f"  │ cat_mood · mood: {MOOD_TEXT}" in lines

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from eventstream.testing import CAT_SCRIPTS, Text
+from eventstream.testing import ANSWER_TEXT, CAT_SCRIPTS, Text
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -175,3 +175,31 @@ def test_chat_ui_endpoints_example_serves_both_protocols() -> None:
         c for c in chunks if c["type"] == "tool-output-available" and not c.get("preliminary")
     ]
     assert len(outputs) == 3
+
+
+# -- Sources ------------------------------------------------------------------------------
+
+
+def run_block(heading: str) -> str:
+    code = example(heading)
+    return subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+
+
+def test_stream_modes_example_prints_what_the_readme_shows() -> None:
+    out = run_block("### LangGraph's stream modes")
+    section = README.read_text().split("### LangGraph's stream modes", 1)[1]
+    shown = re.search(r"```text\n(.*?)```", section, re.S)
+    assert shown is not None
+    # Parallel tools finish in either order; everything else is as printed.
+    assert sorted(out.splitlines()) == sorted(shown.group(1).splitlines())
+    assert out.rstrip().endswith(ANSWER_TEXT)
+
+
+def test_v3_example_streams_the_agents_answer() -> None:
+    assert run_block('### `astream_events(version="v3")`') == ANSWER_TEXT

@@ -17,7 +17,10 @@ runs are built from what they do carry:
   LangChain run id, the same as in ``astream_events``), from its first chunk to its
   ``chunk_position="last"`` chunk (or the end of its task). Its parent is the tool run
   of its task (the ``tasks`` mode names the tool call a task runs), else its node run,
-  else the one tool run open in its graph, else its graph;
+  else the one tool run open in its graph, else, in a task of LangGraph's tools node
+  (``langgraph_node == "tools"``) whose call the stream does not name, a ``tool`` run
+  named ``tools`` for that task (so it is inside a tool: one of those running then),
+  else its graph;
 - a **tool** run per tool call (id ``tool:<tool_call_id>``), from the task that runs
   the call or ``tool-started`` (the ``tools`` mode) to its ``ToolMessage`` (from
   ``messages``, ``updates``, ``tools`` or the task's result), linked to its call by id.
@@ -48,6 +51,8 @@ from eventstream._table import ModelEnd, Run, RunFields, RunTable, ToolEnd
 __all__ = ["GraphRuns", "model_id", "task_of"]
 
 LC_RUN = "lc_run--"
+TOOLS_NODE = "tools"
+"""The name of LangGraph's ``ToolNode`` (and ``create_agent``'s node that runs tools)."""
 NS_SEP = "|"
 
 
@@ -111,6 +116,8 @@ class GraphRuns:
         self._scope_names: dict[tuple[str, ...], str] = {}
         self._tasks: dict[str, Run] = {}
         self._task_calls: dict[str, str] = {}  # task id -> the tool call it runs
+        self._tool_tasks: dict[str, Run] = {}  # tools tasks whose call is not known
+        self._tool_task_steps: dict[str, Any] = {}
         self._tools: dict[str, Run] = {}  # tool call id -> open tool run
         self._tool_scope: dict[str, tuple[str, ...]] = {}  # its graph's namespace
         self._done_calls: set[str] = set()
@@ -314,9 +321,10 @@ class GraphRuns:
         is_message, _, call_id, _ = tool_message(message)
         if not is_message or call_id is None or call_id in self._done_calls:
             return
+        self.end_steps_before(metadata, out)
         if call_id not in self._tools:
             task = task_of(metadata) if metadata is not None else None
-            parent = self._tasks.get(task) if task else None
+            parent = (self._tasks.get(task) or self._tool_tasks.get(task)) if task else None
             name = getattr(message, "name", None)
             if name is None and isinstance(message, Mapping):
                 name = message.get("name")
@@ -343,6 +351,7 @@ class GraphRuns:
         model = self._models.get(message_id)
         if model is not None:
             return model
+        self.end_steps_before(metadata, out)
         run_id = model_id(message_id) or message_id
         if message_id in self._done_models:
             raise Problem(f"a chunk of model run {run_id}, which already ended", run_id=run_id)
@@ -383,7 +392,59 @@ class GraphRuns:
         here = [self._tools[call] for call, where in self._tool_scope.items() if where == ns]
         if len(here) == 1:
             return here[0]  # the one tool running in this graph now: the model runs in it
+        if task is not None and metadata.get("langgraph_node") == TOOLS_NODE:
+            return self._tool_task(task, scope, metadata, out)
         return scope
+
+    def _tool_task(
+        self, task: str, scope: Run, metadata: Mapping[str, Any], out: list[Event]
+    ) -> Run:
+        """The run of a task of LangGraph's tools node whose tool call the stream does not
+        name: a ``tool`` run named ``tools`` (one of the tools running then), so what runs
+        in it is inside a tool, never the agent's own."""
+        run = self._tool_tasks.get(task)
+        if run is None or self.table.get(run.run_id) is not run:
+            run = self.table.start(
+                RunFields(
+                    task,
+                    TOOLS_NODE,
+                    "tool",
+                    (),
+                    frozen({"langgraph_node": TOOLS_NODE, "langgraph_checkpoint_ns": task}),
+                    (*scope.parent_ids, scope.run_id),
+                ),
+                None,
+                out,
+            )
+            self._tool_tasks[task] = run
+            self._tool_task_steps[task] = metadata.get("langgraph_step")
+        return run
+
+    def end_steps_before(self, metadata: Mapping[str, Any] | None, out: list[Event]) -> None:
+        """Tools tasks of earlier steps are over once a later step streams (LangGraph runs
+        a step's tasks to their end before the next step starts)."""
+        if not self._tool_tasks or metadata is None:
+            return
+        step = metadata.get("langgraph_step")
+        if not isinstance(step, int):
+            return
+        for task, started in list(self._tool_task_steps.items()):
+            if isinstance(started, int) and started < step:
+                self._end_tool_task(task, out)
+
+    def _end_tool_task(self, task: str, out: list[Event]) -> None:
+        run = self._tool_tasks.pop(task)
+        del self._tool_task_steps[task]
+        if self.table.get(run.run_id) is not run:
+            return
+        for model in [m for m in self._models.values() if m.run.parent_ids[-1:] == (run.run_id,)]:
+            self.end_model(model, out)
+        for call, tool in list(self._tools.items()):
+            if tool.parent_ids[-1:] == (run.run_id,):  # ended with no result reported
+                del self._tools[call], self._tool_scope[call]
+                self._done_calls.add(call)
+                self.table.end(tool, out)
+        self.table.end(run, out)
 
     def end_model(
         self,
@@ -455,6 +516,8 @@ class GraphRuns:
         """The stream ended: the graph (and what it still holds) ends."""
         for model in list(self._models.values()):
             self.end_model(model, out)
+        for task in list(self._tool_tasks):
+            self._end_tool_task(task, out)
         root = self.root
         if root is not None and self.table.get(root.run_id) is root:
             self._end_scopes_under(root, out)

@@ -24,7 +24,13 @@ from eventstream.testing._math import (
 )
 from eventstream.testing._model import ScriptedChatModel
 from eventstream.testing._openai import OpenAIServer, chat_model, openai_cat_agent
-from eventstream.testing._scenarios import SCENARIOS, Scenario, raw_stream
+from eventstream.testing._scenarios import (
+    SCENARIOS,
+    SOURCES,
+    Scenario,
+    raw_stream,
+    source_stream,
+)
 from eventstream.testing._script import (
     Fail,
     Reasoning,
@@ -51,6 +57,7 @@ __all__ = [
     "MATH_TOOLS_USED",
     "MOOD_TEXT",
     "SCENARIOS",
+    "SOURCES",
     "Fail",
     "OpenAIServer",
     "Reasoning",
@@ -69,6 +76,7 @@ __all__ = [
     "openai_cat_agent",
     "raw_stream",
     "reasoning",
+    "source_stream",
     "text",
     "tool_call",
 ]

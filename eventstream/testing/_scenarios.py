@@ -19,7 +19,7 @@ from langchain_core.tools import ToolException, tool
 from eventstream.testing._cat import CAT_QUESTION, CAT_SCRIPTS, build_cat_agent
 from eventstream.testing._script import Step, interleave, text, tool_call
 
-__all__ = ["SCENARIOS", "Scenario", "raw_stream"]
+__all__ = ["SCENARIOS", "SOURCES", "Scenario", "raw_stream", "source_stream"]
 
 MakeModel = Callable[[str], BaseChatModel]
 
@@ -42,28 +42,45 @@ class Scenario:
         return {"messages": [("user", self.question)]}
 
 
+SOURCES = ("v2", "v1", "v3", "log", "modes")
+"""The raw formats :func:`source_stream` makes (``"modes:<m>,<m>"`` too)."""
+
+
 def raw_stream(scenario: Scenario, runnable: Any, source: str) -> AsyncIterator[Any]:
-    """The raw stream of one run in the given format: ``"v2"``, ``"v1"``, ``"v3"``
-    (``astream_events``), ``"log"`` (``astream_log``), ``"modes"`` (``astream`` with
-    ``eventstream.STREAM_MODES``, subgraphs, ``version="v2"``) or ``"modes:<m>,<m>"``
-    (those stream modes only)."""
+    """The raw stream of one run of ``scenario`` in the given format (see
+    :func:`source_stream`)."""
+    return source_stream(runnable, scenario.input, source)
+
+
+def source_stream(runnable: Any, value: Any, source: str) -> AsyncIterator[Any]:
+    """The raw stream of one run of ``runnable`` on ``value``, in the given format:
+    ``"v2"``, ``"v1"``, ``"v3"`` (``astream_events``), ``"log"`` (``astream_log``),
+    ``"modes"`` (``astream`` with ``eventstream.STREAM_MODES``, subgraphs,
+    ``version="v2"``) or ``"modes:<m>,<m>"`` (those stream modes only)."""
     if source == "log":
-        return runnable.astream_log(scenario.input)  # type: ignore[no-any-return]
+        return runnable.astream_log(value)  # type: ignore[no-any-return]
     if source == "v3":
-        return _v3(runnable, scenario.input)
+        return _v3(runnable, value)
     if source.startswith("modes"):
         from eventstream._readers.modes import STREAM_MODES
 
         _, _, named = source.partition(":")
         modes = named.split(",") if named else list(STREAM_MODES)
         return runnable.astream(  # type: ignore[no-any-return]
-            scenario.input, stream_mode=modes, subgraphs=True, version="v2"
+            value, stream_mode=modes, subgraphs=True, version="v2"
         )
-    return runnable.astream_events(scenario.input, version=source)  # type: ignore[no-any-return]
+    if source not in ("v1", "v2"):
+        msg = f"unknown source {source!r}: pick one of {', '.join(SOURCES)} or 'modes:<modes>'"
+        raise ValueError(msg)
+    return runnable.astream_events(value, version=source)  # type: ignore[no-any-return]
 
 
 async def _v3(runnable: Any, value: Any) -> AsyncIterator[Any]:
-    stream = await runnable.astream_events(value, version="v3")
+    import warnings
+
+    with warnings.catch_warnings():  # LangGraph marks v3 experimental: we know
+        warnings.filterwarnings("ignore", "The v3 streaming protocol")
+        stream = await runnable.astream_events(value, version="v3")
     async for event in stream:
         yield event
 

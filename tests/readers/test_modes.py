@@ -97,6 +97,12 @@ async def test_messages_alone_gives_tokens_calls_and_results(version: str) -> No
     assert texts(events, tags="agent_llm") == ANSWER_TEXT
     assert texts(events, tags="get_items") == ITEMS_TEXT
     assert texts(events, inside="cat_mood") == ""  # its model has no tag of its own
+    # But every model in LangGraph's tools node is inside a tool (a "tools" run), so the
+    # agent's own text is still only the agent's.
+    from eventstream import answer
+
+    said = "".join(item.text for item in answer(events) if item.type == "answer_text")
+    assert said == ANSWER_TEXT
     assert {e.run_type for e in events if isinstance(e, Start)} == {"chain", "chat_model", "tool"}
     assert len([e for e in events if isinstance(e, ToolCall)]) == 3
     assert {e.tool_call_id for e in events if isinstance(e, ToolResult)} == {
