@@ -154,6 +154,8 @@ class Run:
     streamed_text: bool = False
     calls: dict[int, _Call] | None = None
     fragments: int = 0
+    ended: bool = False
+    """Set when the run ends (readers that keep a run must not feed it after)."""
 
     @property
     def fields(self) -> RunFields:
@@ -409,6 +411,7 @@ class RunTable:
     def _forget(self, run: Run) -> None:
         run_id = run.run_id
         del self._runs[run_id]
+        run.ended = True
         if run.parent is not None and run.parent.children is not None:
             run.parent.children.pop(run_id, None)
         run.parent = None

@@ -6,10 +6,16 @@ from collections.abc import AsyncIterable
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from langchain_core.language_models import BaseChatModel
 
 from eventstream import End, EventStreamError, Start, UnknownFormatError, normalize
 from eventstream.testing import CAT_QUESTION, CAT_SCRIPTS, ScriptedChatModel, build_cat_agent
+
+# The long fuzz run: pytest tests/test_fuzz.py --hypothesis-profile=long
+settings.register_profile(
+    "long", max_examples=100_000, deadline=None, suppress_health_check=list(HealthCheck)
+)
 
 
 def scripted(role: str) -> BaseChatModel:

@@ -25,10 +25,14 @@ READERS: tuple[type[Reader], ...] = (EventsReader, LogReader, V3Reader, ModesRea
 
 
 def choose(item: Any) -> type[Reader] | None:
-    """The reader of the format ``item`` belongs to, or ``None``."""
+    """The reader of the format ``item`` belongs to, or ``None`` (also for an item whose
+    own methods raise when looked at)."""
     for reader in READERS:
-        if reader.sniff(item):
-            return reader
+        try:
+            if reader.sniff(item):
+                return reader
+        except Exception:  # a foreign object misbehaving: not an item of that format
+            continue
     return None
 
 

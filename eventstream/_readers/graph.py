@@ -112,6 +112,8 @@ class GraphRuns:
         self.root: Run | None = None
         self.output: Any = None
         """The root's output: the last ``values`` seen."""
+        self._root_name: str | None = None
+        self._root_hint: str | None = None
         self._scopes: dict[tuple[str, ...], Run] = {}
         self._scope_names: dict[tuple[str, ...], str] = {}
         self._tasks: dict[str, Run] = {}
@@ -128,16 +130,28 @@ class GraphRuns:
 
     # -- scopes ----------------------------------------------------------------
 
-    def begin(self, metadata: Mapping[str, Any] | None, hint: str, out: list[Event]) -> Run:
-        """The root run, started at the first item (named from its metadata)."""
+    def note(self, metadata: Mapping[str, Any] | None, hint: str) -> None:
+        """What the first items say of the root (its name, an id to make its id from),
+        before anything starts: readers note it, then call an entry point, which checks
+        what it was given before the root (or anything else) starts."""
+        if self.root is None:
+            if self._root_name is None and metadata is not None:
+                name = metadata.get("lc_agent_name")
+                if isinstance(name, str) and name:
+                    self._root_name = name
+            if self._root_hint is None and hint:
+                self._root_hint = hint
+
+    def begin(self, out: list[Event]) -> Run:
+        """The root run, started when the first thing inside it starts."""
         root = self.root
         if root is None:
-            name = "LangGraph"
-            if metadata is not None and isinstance(metadata.get("lc_agent_name"), str):
-                name = metadata["lc_agent_name"]
+            hint = self._root_hint
             root_id = f"graph:{hint}" if hint else "graph"
             root = self.root = self.table.start(
-                RunFields(root_id, name, "chain", (), frozen({}), ()), None, out
+                RunFields(root_id, self._root_name or "LangGraph", "chain", (), frozen({}), ()),
+                None,
+                out,
             )
             self._scopes[()] = root
         return root
@@ -149,7 +163,9 @@ class GraphRuns:
         run = self._scopes.get(ns)
         if run is not None:
             return run
-        root = self.begin(metadata, "", out)
+        if not ns:
+            self.note(metadata, "")
+        root = self.begin(out)
         if not ns:
             return root
         parent = self.scope(ns[:-1], None, out)
@@ -215,7 +231,10 @@ class GraphRuns:
         """A node's task started; a task that runs one tool call starts that tool's run."""
         if task_id in self._tasks:
             raise Problem(f"task {task_id} started already", run_id=task_id)
+        self.table.check_new(task_id)
         calls = tool_calls_of_input(input_)
+        if len(calls) == 1:
+            self._check_tool(calls[0]["id"])
         parent = self.scope(ns, metadata, out)
         node_metadata = dict(metadata or {})
         node_metadata.setdefault("langgraph_node", name)
@@ -273,8 +292,7 @@ class GraphRuns:
         run = self._tools.get(call_id)
         if run is not None:
             return run
-        if call_id in self._done_calls:
-            raise Problem(f"tool call {call_id} started again after its result")
+        self._check_tool(call_id)
         if parent is None:
             parent = self.scope(ns, None, out)
         run = self.table.start(
@@ -289,6 +307,14 @@ class GraphRuns:
         self._tool_scope[call_id] = ns
         return run
 
+    def _check_tool(self, call_id: str) -> None:
+        """Raise :class:`Problem` when call ``call_id`` cannot start a tool run now."""
+        if call_id in self._tools:
+            return
+        if call_id in self._done_calls:
+            raise Problem(f"tool call {call_id} started again after its result")
+        self.table.check_new(f"tool:{call_id}")
+
     def tool_run(self, call_id: str) -> Run | None:
         """The open tool run of call ``call_id``."""
         return self._tools.get(call_id)
@@ -300,6 +326,8 @@ class GraphRuns:
             return
         del self._tool_scope[call_id]
         self._done_calls.add(call_id)
+        if run.ended:
+            return  # its parent ended first and took it along
         self._end_scopes_under(run, out)
         if error is not None:
             self.table.end(run, out, error=error, tool=ToolEnd(None, call_id, error))
@@ -308,6 +336,12 @@ class GraphRuns:
         self.table.end(
             run, out, output=output, tool=ToolEnd(content, message_call or call_id, failure)
         )
+
+    def check_tool_message(self, message: Any) -> None:
+        """Raise :class:`Problem` when this ``ToolMessage`` cannot give a result now."""
+        is_message, _, call_id, _ = tool_message(message)
+        if is_message and call_id is not None and call_id not in self._done_calls:
+            self._check_tool(call_id)
 
     def tool_message(
         self,
@@ -321,6 +355,7 @@ class GraphRuns:
         is_message, _, call_id, _ = tool_message(message)
         if not is_message or call_id is None or call_id in self._done_calls:
             return
+        self._check_tool(call_id)
         self.end_steps_before(metadata, out)
         if call_id not in self._tools:
             task = task_of(metadata) if metadata is not None else None
@@ -350,11 +385,13 @@ class GraphRuns:
         """The open model run of ``message_id``, started now if new."""
         model = self._models.get(message_id)
         if model is not None:
-            return model
+            if not model.run.ended:
+                return model
+            # Its parent ended first and took it along: the stream never ended it.
+            del self._models[message_id]
+            self._done_models.add(message_id)
+        run_id = self.check_model(message_id)
         self.end_steps_before(metadata, out)
-        run_id = model_id(message_id) or message_id
-        if message_id in self._done_models:
-            raise Problem(f"a chunk of model run {run_id}, which already ended", run_id=run_id)
         task = task_of(metadata)
         parent = None if self.bare else self._parent_of_model(task, ns, metadata, out)
         tags = metadata.get("tags")
@@ -374,6 +411,16 @@ class GraphRuns:
         )
         model = self._models[message_id] = _Model(run, task)
         return model
+
+    def check_model(self, message_id: str) -> str:
+        """The run id of a new model run for ``message_id``; :class:`Problem` when that
+        model run ended already (or its id is taken)."""
+        run_id = model_id(message_id) or message_id
+        if message_id in self._done_models:
+            raise Problem(f"a chunk of model run {run_id}, which already ended", run_id=run_id)
+        if message_id not in self._models:
+            self.table.check_new(run_id)
+        return run_id
 
     def _parent_of_model(
         self,
@@ -454,6 +501,7 @@ class GraphRuns:
         error: str | None = None,
         message: Any = None,
         calls: list[FinalCall] | None = None,
+        end: ModelEnd | None = None,
     ) -> None:
         """End a model run: its tool calls (``calls`` as the source parsed them, or
         LangChain's parse of ``message``, or of the streamed fragments) and its usage."""
@@ -467,14 +515,10 @@ class GraphRuns:
         if error is not None:
             self.table.end(run, out, error=error)
             return
-        if calls is None and message is not None:
-            calls = final_calls(message)
-        end = ModelEnd(
-            message,
-            content_pieces(message_content(message)) if message is not None else [],
-            calls,
-            (usage_of(message) if message is not None else None) or model.usage,
-        )
+        if end is None:
+            end = self.model_end(message, calls)
+        if end.usage is None and model.usage is not None:
+            end = end._replace(usage=model.usage)
         self.table.end(run, out, output=message, model=end)
 
     def whole_message(
@@ -487,15 +531,49 @@ class GraphRuns:
         """A model's message given whole (a model that did not stream, or a node that
         returned one): a model run with its text, its calls and its end at once. A
         message whose chunks were streamed already gives nothing more."""
+        read = self.read_whole(message)
+        if read is not None:
+            self.apply_whole(*read, ns, metadata, out)
+
+    def read_whole(self, message: Any) -> tuple[str, ModelEnd] | None:
+        """Check and read a whole message before anything starts: its id and what it
+        says; ``None`` when it gives nothing (its run streamed, or ended, already)."""
         message_id = getattr(message, "id", None)
         if message_id is None and isinstance(message, Mapping):
             message_id = message.get("id")
         if not isinstance(message_id, str) or not message_id:
             raise Problem(f"a whole message without an id: {describe(message)}")
         if message_id in self._done_models or message_id in self._models:
-            return
+            return None
+        self.check_model(message_id)
+        return message_id, self.model_end(message)
+
+    def apply_whole(
+        self,
+        message_id: str,
+        end: ModelEnd,
+        ns: tuple[str, ...],
+        metadata: Mapping[str, Any],
+        out: list[Event],
+    ) -> None:
+        """A whole message read by :meth:`read_whole`: its model run, at once."""
+        if message_id in self._done_models or message_id in self._models:
+            return  # the same message twice in one item
         model = self.model(message_id, ns, metadata, out)
-        self.end_model(model, out, message=message)
+        self.end_model(model, out, end=end)
+
+    @staticmethod
+    def model_end(message: Any, calls: list[FinalCall] | None = None) -> ModelEnd:
+        """What a model's final message says (its text, calls, usage), read whole: it
+        raises :class:`Problem` on a field of the wrong type, before anything starts."""
+        if message is None:
+            return ModelEnd(None, [], calls, None)
+        return ModelEnd(
+            message,
+            content_pieces(message_content(message)),
+            calls if calls is not None else final_calls(message),
+            usage_of(message),
+        )
 
     def add_usage(self, model: _Model, message: Any) -> None:
         usage = usage_of(message)

@@ -112,17 +112,23 @@ def split_item(item: Any) -> tuple[tuple[str, ...], str, Any] | None:
     not one."""
     if isinstance(item, Mapping):
         mode = item.get("type")
-        if mode in MODES and "data" in item and "ns" in item and _is_namespace(item["ns"]):
+        if (
+            isinstance(mode, str)
+            and mode in MODES
+            and "data" in item
+            and "ns" in item
+            and _is_namespace(item["ns"])
+        ):
             return tuple(item["ns"]), mode, item["data"]
         inferred = _infer_mode(item)
         return ((), inferred, item) if inferred is not None else None
     if not isinstance(item, tuple):
         return None
-    if len(item) == 3 and _is_namespace(item[0]) and item[1] in MODES:
+    if len(item) == 3 and _is_namespace(item[0]) and isinstance(item[1], str) and item[1] in MODES:
         return tuple(item[0]), item[1], item[2]
     if len(item) == 2:
         first, data = item
-        if isinstance(first, str) and first in MODES:
+        if isinstance(first, str) and first in MODES:  # (mode, data)
             return (), first, data
         if _is_messages_pair(item):
             return (), "messages", item
@@ -174,7 +180,7 @@ class ModesReader(Reader):
         ):
             return None
         model = self._models.get(chunk.id)  # type: ignore[arg-type]
-        if model is None:
+        if model is None or model.run.ended:
             return None
         if not content:
             return []
@@ -216,14 +222,14 @@ class ModesReader(Reader):
         message, metadata = data
         kind = _message_type(message)
         if kind == "tool" or kind == "ToolMessage":
-            self.graph.begin(metadata, task_of(metadata) or "", out)
+            self.graph.note(metadata, task_of(metadata) or "")
             self.graph.tool_message(message, ns, metadata, out)
             return
         if kind not in _AI:
             return  # the user's own messages, echoed back by a node: no event
         chunk = kind == "AIMessageChunk" or isinstance(message, AIMessageChunk)
         if not chunk:
-            self.graph.begin(metadata, task_of(metadata) or "", out)
+            self.graph.note(metadata, task_of(metadata) or "")
             self.graph.whole_message(message, ns, metadata, out)
             return
         message_id = _field(message, "id")
@@ -231,7 +237,7 @@ class ModesReader(Reader):
             raise Problem(f"a message chunk without an id: {describe(message)}")
         pieces, fragments = chunk_parts(message)
         last = _field(message, "chunk_position") == "last"
-        self.graph.begin(metadata, task_of(metadata) or message_id, out)
+        self.graph.note(metadata, task_of(metadata) or message_id)
         model = self.graph.model(message_id, ns, metadata, out)
         self.table.chunk(model.run, pieces, fragments, out)
         self.graph.add_usage(model, message)
@@ -250,7 +256,7 @@ class ModesReader(Reader):
         metadata = data.get("metadata")
         metadata = metadata if isinstance(metadata, Mapping) else None
         if "input" in data:
-            self.graph.begin(metadata, task_id, out)
+            self.graph.note(metadata, task_id)
             self.graph.task_started(ns, task_id, name, data.get("input"), metadata, out)
         else:
             error = data.get("error")
@@ -274,7 +280,7 @@ class ModesReader(Reader):
                 f"event={describe(event)}, tool_call_id={describe(call_id)}"
             )
         graph = self.graph
-        graph.begin(None, call_id, out)
+        graph.note(None, call_id)
         if event == "tool-started":
             name = data.get("tool_name")
             if not isinstance(name, str):
@@ -294,20 +300,31 @@ class ModesReader(Reader):
     def _updates(self, ns: tuple[str, ...], data: Any, out: list[Event]) -> None:
         if not isinstance(data, Mapping):
             raise Problem(f"an 'updates' item maps nodes to their updates, got {describe(data)}")
+        graph = self.graph
+        # Read every node's update before anything starts (whole or nothing).
+        actions: list[tuple[str, Any, Any, dict[str, Any]]] = []
         for node, update in data.items():
             if node == "__interrupt__":
-                run = self.graph.scope(ns, None, out)
-                self.table.custom(run.fields, "interrupt", update, out)
+                actions.append(("interrupt", update, None, {}))
                 continue
             for message in _messages_in(update):
                 kind = _message_type(message)
                 metadata = {"langgraph_node": node}
                 if kind in ("tool", "ToolMessage"):
-                    self.graph.begin(None, "", out)
-                    self.graph.tool_message(message, ns, metadata, out)
+                    graph.check_tool_message(message)
+                    actions.append(("tool", message, None, metadata))
                 elif kind in _AI and "messages" not in self._seen_modes:
-                    self.graph.begin(None, "", out)
-                    self.graph.whole_message(message, ns, metadata, out)
+                    read = graph.read_whole(message)
+                    if read is not None:
+                        actions.append(("whole", read[0], read[1], metadata))
+        for action, value, end, metadata in actions:
+            if action == "interrupt":
+                run = graph.scope(ns, None, out)
+                self.table.custom(run.fields, "interrupt", value, out)
+            elif action == "tool":
+                graph.tool_message(value, ns, metadata, out)
+            else:
+                graph.apply_whole(value, end, ns, metadata, out)
 
     # -- the end -------------------------------------------------------------------
 

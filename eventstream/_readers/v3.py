@@ -132,7 +132,7 @@ class V3Reader(Reader):
             payload = (
                 data.get("payload") if isinstance(data, Mapping) and "payload" in data else data
             )
-            self.graph.begin(None, "", out)
+            self.graph.note(None, "")
             run = self.graph.scope(ns, None, out)
             self.table.custom(run.fields, name if isinstance(name, str) else "custom", payload, out)
         elif method == "values":
@@ -161,7 +161,7 @@ class V3Reader(Reader):
             if payload.get("role", "ai") != "ai":
                 return
             if not graph.bare:
-                graph.begin(metadata, task_of(metadata) or message_id, out)
+                graph.note(metadata, task_of(metadata) or message_id)
             graph.model(message_id, ns, metadata, out)
             self._current[key] = message_id
             self._calls[message_id] = {}
@@ -169,7 +169,7 @@ class V3Reader(Reader):
             return
         message_id = self._current.get(key)
         model = graph.models.get(message_id) if message_id else None
-        if model is None:
+        if model is None or model.run.ended:
             raise Problem(f"a v3 {event!r} event with no message started in its namespace")
         assert message_id is not None
         blocks = self._blocks[message_id]
@@ -214,7 +214,7 @@ class V3Reader(Reader):
         if not subgraph:
             return  # the root graph: it starts with the first item, ends with the stream
         graph = self.graph
-        graph.begin(None, "", out)
+        graph.note(None, "")
         status = data.get("event")
         cause = data.get("cause")
         if status == "started":
