@@ -118,3 +118,41 @@ def test_a_foreign_object_that_misbehaves_becomes_our_error() -> None:
         list(normalize([{"event": "on_chain_start", "run_id": "a"}, item], strict=True))
     stream = normalize([{"event": "on_chain_start", "run_id": "a"}, item])
     assert [e.type for e in stream] == ["start", "end"] and stream.normalizer.skipped == 1
+
+
+class Hostile:
+    """A value whose every dunder a reader might call raises."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("repr")
+
+    def __str__(self) -> str:
+        raise RuntimeError("str")
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("eq")
+
+    def __ne__(self, other: object) -> bool:
+        raise RuntimeError("ne")
+
+    def __hash__(self) -> int:
+        raise RuntimeError("hash")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"event": Hostile(), "run_id": "r"},
+        {"event": "on_chat_model_stream", "run_id": Hostile(), "data": {"chunk": "x"}},
+        {"type": Hostile(), "ns": (), "data": 1},
+        (Hostile(), "messages", 1),
+        Hostile(),
+    ],
+)
+def test_a_value_whose_methods_raise_is_our_error_in_both_modes(bad: Any) -> None:
+    good = {"event": "on_chain_start", "run_id": "a", "name": "c"}
+    with pytest.raises(MalformedItemError):
+        list(normalize([good, bad], strict=True))
+    stream = normalize([good, bad])
+    assert [e.type for e in stream] == ["start", "end"]
+    assert stream.normalizer.skipped == 1

@@ -73,3 +73,65 @@ async def test_source_raising_reraises_the_same_exception_after_ending_runs() ->
             events.append(event)
     assert raised.value is failure
     assert isinstance(events[-1], End) and events[-1].error == "ConnectionError: socket closed"
+
+
+async def test_a_source_error_whose_str_raises_still_ends_the_runs_and_reaches_us() -> None:
+    class Broken(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no text for you")
+
+    failure = Broken()
+
+    async def source() -> AsyncIterator[dict[str, Any]]:
+        yield GOOD[0]
+        raise failure
+
+    events: list[Any] = []
+    with pytest.raises(Broken) as raised:
+        async for event in normalize(source()):
+            events.append(event)
+    assert raised.value is failure
+    assert isinstance(events[-1], End) and "Broken" in (events[-1].error or "")
+
+
+async def test_a_source_whose_close_raises_does_not_replace_its_own_exception() -> None:
+    failure = ConnectionError("socket closed")
+
+    class Source:
+        def __init__(self) -> None:
+            self.items = iter(GOOD[:2])
+
+        def __aiter__(self) -> Source:
+            return self
+
+        async def __anext__(self) -> Any:
+            try:
+                return next(self.items)
+            except StopIteration:
+                raise failure from None
+
+        async def aclose(self) -> None:
+            raise RuntimeError("closing failed too")
+
+    with pytest.raises(ConnectionError) as raised:
+        async for _ in normalize(Source()):
+            pass
+    assert raised.value is failure
+
+
+def test_a_sync_source_whose_close_raises_does_not_replace_its_own_exception() -> None:
+    failure = ConnectionError("socket closed")
+
+    class Source:
+        def __iter__(self) -> Source:
+            return self
+
+        def __next__(self) -> Any:
+            raise failure
+
+        def close(self) -> None:
+            raise RuntimeError("closing failed too")
+
+    with pytest.raises(ConnectionError) as raised:
+        list(normalize(Source()))
+    assert raised.value is failure

@@ -110,7 +110,10 @@ class EventsReader(Reader):
         return isinstance(item, Mapping) and "event" in item and "run_id" in item
 
     def fast(self, item: Any) -> list[Event] | None:
-        if type(item) is not dict or item.get("event") != "on_chat_model_stream":
+        if type(item) is not dict:
+            return None
+        event = item.get("event")
+        if type(event) is not str or event != "on_chat_model_stream":
             return None
         try:
             run = self._runs[item["run_id"]]

@@ -158,10 +158,13 @@ class ModesReader(Reader):
 
     def fast(self, item: Any) -> list[Event] | None:
         if type(item) is dict:
-            if item.get("type") != "messages":
+            mode = item.get("type")
+            if type(mode) is not str or mode != "messages":
                 return None
             data = item.get("data")
-        elif type(item) is tuple and len(item) == 3 and item[1] == "messages":
+        elif type(item) is tuple and len(item) == 3 and type(item[1]) is str:
+            if item[1] != "messages":
+                return None
             data = item[2]
         else:
             return None

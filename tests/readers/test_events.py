@@ -567,3 +567,26 @@ def test_wrong_types_are_rejected_whole_and_leave_no_trace() -> None:
         assert [(e.type, e.run_id) for e in events] == [
             (e.type, e.run_id) for e in normalize(GOOD, strict=True)
         ]
+
+
+def test_a_custom_event_after_its_runs_end_is_rejected() -> None:
+    items = [
+        ev("on_chain_start"),
+        ev("on_chain_end"),
+        {"event": "on_custom_event", "run_id": "r1", "name": "late", "data": 1},
+    ]
+    with pytest.raises(RunStateError, match="item 2: a custom event for run r1 which already"):
+        list(normalize(items, strict=True))
+    stream = normalize(items)
+    assert [e.type for e in stream] == ["start", "end"] and stream.normalizer.skipped == 1
+
+
+def test_an_llm_that_streams_tool_call_chunks_gets_its_tool_calls() -> None:
+    chunk = {"text": "", "tool_call_chunks": [{"index": 0, "id": "c1", "name": "t", "args": "{}"}]}
+    items = [
+        ev("on_llm_start", "l1", name="llm"),
+        ev("on_llm_stream", "l1", {"chunk": chunk}, name="llm"),
+        ev("on_llm_end", "l1", {"output": {"generations": [[{"text": ""}]]}}, name="llm"),
+    ]
+    (call,) = [e for e in normalize(items, strict=True) if isinstance(e, ToolCall)]
+    assert (call.run_type, call.tool_call_id, call.name, call.args) == ("llm", "c1", "t", {})
