@@ -15,7 +15,9 @@ from eventstream._answer import (
     NoAncestryError,
     answer,
 )
+from eventstream._callbacks import CallbackSource
 from eventstream._errors import (
+    CallbackSourceError,
     EventStreamError,
     MalformedItemError,
     RecordingError,
@@ -56,6 +58,8 @@ __all__ = [
     "AnswerEnd",
     "AnswerReader",
     "AnswerText",
+    "CallbackSource",
+    "CallbackSourceError",
     "Custom",
     "End",
     "Event",

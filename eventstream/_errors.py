@@ -10,6 +10,7 @@
     ├── PartialJSONError              a tool call's arguments that are not (the start of)
     │                                 a JSON object, read field by field
     ├── RecordingError                a recording file that cannot be read (file, line)
+    ├── CallbackSourceError           a CallbackSource read twice, or never called by its run
     └── ReplayedError                 an exception recorded live, raised again by replay
                                       (defined in eventstream._serialize)
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "CallbackSourceError",
     "EventStreamError",
     "MalformedItemError",
     "NoAncestryError",
@@ -161,3 +163,9 @@ class PartialJSONError(EventStreamError, ValueError):
         where = f" (at {near!r})" if near is not None else ""
         super().__init__(f"{message}{where}")
         self.near = near
+
+
+class CallbackSourceError(EventStreamError):
+    """A :class:`~eventstream.CallbackSource` used in a way that cannot give its run's
+    events: read a second time, read with ``for`` inside an event loop, or followed to
+    the end of a run that never called it (it was not passed in ``config``)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from eventstream._errors import describe
 from eventstream._readers._base import Reader
+from eventstream._readers.callbacks import CallbackReader
 from eventstream._readers.events import EventsReader
 from eventstream._readers.log import LogReader
 from eventstream._readers.modes import STREAM_MODES, ModesReader
@@ -20,7 +21,13 @@ from eventstream._readers.v3 import V3Reader
 
 __all__ = ["READERS", "STREAM_MODES", "Reader", "choose", "looks_like", "read_formats"]
 
-READERS: tuple[type[Reader], ...] = (EventsReader, LogReader, V3Reader, ModesReader)
+READERS: tuple[type[Reader], ...] = (
+    EventsReader,
+    LogReader,
+    V3Reader,
+    ModesReader,
+    CallbackReader,
+)
 """Every input format eventstream reads, in the order they are tried."""
 
 
