@@ -17,6 +17,7 @@ from eventstream._readers.callbacks import CallbackReader
 from eventstream._readers.events import EventsReader
 from eventstream._readers.log import LogReader
 from eventstream._readers.modes import STREAM_MODES, ModesReader
+from eventstream._readers.openai import OpenAIReader
 from eventstream._readers.v3 import V3Reader
 
 __all__ = ["READERS", "STREAM_MODES", "Reader", "choose", "looks_like", "read_formats"]
@@ -27,6 +28,7 @@ READERS: tuple[type[Reader], ...] = (
     V3Reader,
     ModesReader,
     CallbackReader,
+    OpenAIReader,
 )
 """Every input format eventstream reads, in the order they are tried."""
 
