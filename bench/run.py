@@ -31,6 +31,7 @@ def figures() -> list:  # type: ignore[type-arg]
         "answer_bench",
         "ui_protocols",
         "sources",
+        "openai_bench",
     ):
         try:
             module = __import__(module_name)
