@@ -203,3 +203,32 @@ def test_stream_modes_example_prints_what_the_readme_shows() -> None:
 
 def test_v3_example_streams_the_agents_answer() -> None:
     assert run_block('### `astream_events(version="v3")`') == ANSWER_TEXT
+
+
+# -- Sources: callbacks and raw OpenAI streams ------------------------------------------
+
+
+def test_callbacks_example_prints_what_the_readme_shows() -> None:
+    heading = "### Callbacks: `CallbackSource`"
+    assert run_example(heading) == shown_output(heading)
+
+
+def test_callbacks_thread_snippet_streams_the_answer() -> None:
+    heading = "### Callbacks: `CallbackSource`"
+    section = README.read_text().split(heading, 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    setup = blocks[0].split("async def main")[0]
+    code = (
+        f"{setup}from concurrent.futures import ThreadPoolExecutor\n\n"
+        f"source = CallbackSource()\n{blocks[1]}"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert out == ANSWER_TEXT
+
+
+def test_openai_stream_example_prints_what_the_readme_shows() -> None:
+    heading = "### Raw OpenAI chat completion streams"
+    assert run_example(heading) == shown_output(heading)

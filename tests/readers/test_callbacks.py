@@ -55,6 +55,8 @@ from eventstream.testing import (
 )
 
 from ..conftest import assert_events_or_our_error, collect
+from ..test_conformance import CASES, events_of
+from ..test_conformance import summary as conformance_summary
 
 CAT_INPUT = {"messages": [("user", CAT_QUESTION)]}
 
@@ -556,3 +558,29 @@ records = st.builds(
 @given(st.lists(records, max_size=10))
 def test_any_records_yield_events_or_our_error(raw: list[Any]) -> None:
     assert_events_or_our_error(raw)
+
+
+# -- every conformance scenario, by the conformance suite's own measure ---------------
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+async def test_every_conformance_scenario_matches_v2(name: str) -> None:
+    """``tests/test_conformance.py``'s scenarios (reasoning blocks included) and its
+    summary of what every source must agree on, for the callback route."""
+    scenario = CASES[name]
+    content_format = "blocks" if name == "reasoning" else "string"
+
+    def make(role: str) -> Any:
+        return ScriptedChatModel(turns=scenario.scripts[role], content_format=content_format)
+
+    source = CallbackSource()
+    run = scenario.build(make).ainvoke(scenario.input, config={"callbacks": [source]})
+    task = source.follow(asyncio.create_task(run))
+    events, raised = await until_raise(normalize(source, strict=True))
+    outcome = await asyncio.gather(task, return_exceptions=True)
+    assert (raised is not None) == scenario.raises
+    if raised is not None:
+        assert outcome[0] is raised
+    got = conformance_summary(events)
+    want = conformance_summary(await events_of(name, "v2"))
+    assert got == want
