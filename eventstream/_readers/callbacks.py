@@ -122,9 +122,13 @@ class CallbackReader(Reader):
         return type(item) is Callback
 
     def fast(self, item: Any) -> list[Event] | None:
-        if type(item) is not Callback or item.event != "llm_new_token":
+        if type(item) is not Callback:
             return None
-        run_id = self._ids.get(item.run_id)
+        event, key = item.event, item.run_id
+        # Types first: a foreign value's __eq__ or __hash__ may do anything.
+        if type(event) is not str or event != "llm_new_token" or type(key) is not UUID:
+            return None
+        run_id = self._ids.get(key)
         if run_id is None:
             return None
         run = self._runs.get(run_id)
@@ -143,6 +147,8 @@ class CallbackReader(Reader):
         if type(item) is not Callback:
             raise Problem(f"expected a Callback record, got {describe(item)}")
         event = item.event
+        if type(event) is not str:
+            raise Problem(f"a callback's name must be a string, got {describe(event)}")
         run_id = self._id(item.run_id, "run_id")
         table = self.table
         run_type = STARTS.get(event)
