@@ -205,10 +205,9 @@ class OpenAIReader(Reader):
             return None
         try:
             if type(item) is self._type:
-                if item.usage is not None:
-                    return None
-                choices = item.choices
-                if len(choices) != 1:
+                own = item.__dict__
+                choices = own["choices"]
+                if own["usage"] is not None or len(choices) != 1:
                     return None
                 # The fields' own dicts: one lookup each (every object touched per chunk
                 # costs; the SDK keeps each field in its model's ``__dict__``).
