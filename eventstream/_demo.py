@@ -182,11 +182,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--source",
-        choices=("v2", "modes", "v3", "v1", "log"),
+        choices=("v2", "modes", "v3", "v1", "log", "callbacks"),
         default="v2",
         help="how the agent streams: v2 (astream_events v2, default), modes (LangGraph's "
         "stream modes, eventstream.STREAM_MODES), v3 (astream_events v3), v1, log "
-        "(astream_log); the same picture from each",
+        "(astream_log), callbacks (ainvoke with a CallbackSource); the same picture from "
+        "each",
     )
     parser.add_argument(
         "--delay",

@@ -42,7 +42,7 @@ class Scenario:
         return {"messages": [("user", self.question)]}
 
 
-SOURCES = ("v2", "v1", "v3", "log", "modes")
+SOURCES = ("v2", "v1", "v3", "log", "modes", "callbacks")
 """The raw formats :func:`source_stream` makes (``"modes:<m>,<m>"`` too)."""
 
 
@@ -56,7 +56,10 @@ def source_stream(runnable: Any, value: Any, source: str) -> AsyncIterator[Any]:
     """The raw stream of one run of ``runnable`` on ``value``, in the given format:
     ``"v2"``, ``"v1"``, ``"v3"`` (``astream_events``), ``"log"`` (``astream_log``),
     ``"modes"`` (``astream`` with ``eventstream.STREAM_MODES``, subgraphs,
-    ``version="v2"``) or ``"modes:<m>,<m>"`` (those stream modes only)."""
+    ``version="v2"``), ``"modes:<m>,<m>"`` (those stream modes only) or ``"callbacks"``
+    (``ainvoke`` with an ``eventstream.CallbackSource``: the stream is the source)."""
+    if source == "callbacks":
+        return _callbacks(runnable, value)
     if source == "log":
         return runnable.astream_log(value)  # type: ignore[no-any-return]
     if source == "v3":
@@ -73,6 +76,22 @@ def source_stream(runnable: Any, value: Any, source: str) -> AsyncIterator[Any]:
         msg = f"unknown source {source!r}: pick one of {', '.join(SOURCES)} or 'modes:<modes>'"
         raise ValueError(msg)
     return runnable.astream_events(value, version=source)  # type: ignore[no-any-return]
+
+
+async def _callbacks(runnable: Any, value: Any) -> AsyncIterator[Any]:
+    import asyncio
+
+    from eventstream import CallbackSource
+
+    source = CallbackSource()
+    task = source.follow(asyncio.ensure_future(runnable.ainvoke(value, {"callbacks": [source]})))
+    try:
+        async for record in source:
+            yield record
+    finally:
+        if not task.done():
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _v3(runnable: Any, value: Any) -> AsyncIterator[Any]:
