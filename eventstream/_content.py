@@ -26,6 +26,9 @@ __all__ = [
     "FinalCall",
     "Fragment",
     "Piece",
+    "as_int",
+    "as_list",
+    "as_str",
     "content_pieces",
     "fields_of",
     "final_calls",
@@ -76,7 +79,7 @@ def _get(value: Any, key: str, default: Any = None) -> Any:
     return getattr(value, key, default)
 
 
-def _str(value: Any, where: str) -> str | None:
+def as_str(value: Any, where: str) -> str | None:
     """A string or None; anything else is a problem at ``where``."""
     if value is None or type(value) is str:
         return value
@@ -85,7 +88,7 @@ def _str(value: Any, where: str) -> str | None:
     raise Problem(f"{where}: expected a string, got {describe(value)}")
 
 
-def _index(value: Any, where: str) -> int | None:
+def as_int(value: Any, where: str) -> int | None:
     if value is None or (type(value) is int):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
@@ -93,7 +96,7 @@ def _index(value: Any, where: str) -> int | None:
     raise Problem(f"{where}: expected an integer, got {describe(value)}")
 
 
-def _list(value: Any, where: str) -> Sequence[Any]:
+def as_list(value: Any, where: str) -> Sequence[Any]:
     if value is None:
         return ()
     if isinstance(value, list | tuple):
@@ -111,7 +114,7 @@ def content_pieces(content: Any, where: str = "content") -> list[Piece]:
     if content is None:
         return []
     pieces: list[Piece] = []
-    for number, block in enumerate(_list(content, where)):
+    for number, block in enumerate(as_list(content, where)):
         if isinstance(block, str):
             if block:
                 pieces.append((block, "text"))
@@ -123,19 +126,19 @@ def content_pieces(content: Any, where: str = "content") -> list[Piece]:
         kind = block.get("type")
         at = f"{where}[{number}]"
         if kind == "text":
-            _add(pieces, _str(block.get("text"), f"{at}.text"), "text")
+            _add(pieces, as_str(block.get("text"), f"{at}.text"), "text")
         elif kind == "reasoning":
             # LangChain's standard block; OpenAI's Responses API sends a summary list.
-            _add(pieces, _str(block.get("reasoning"), f"{at}.reasoning"), "reasoning")
-            for part_number, part in enumerate(_list(block.get("summary"), f"{at}.summary")):
+            _add(pieces, as_str(block.get("reasoning"), f"{at}.reasoning"), "reasoning")
+            for part_number, part in enumerate(as_list(block.get("summary"), f"{at}.summary")):
                 if not isinstance(part, Mapping):
                     raise Problem(
                         f"{at}.summary[{part_number}]: expected a dict, got {describe(part)}"
                     )
-                text = _str(part.get("text"), f"{at}.summary[{part_number}].text")
+                text = as_str(part.get("text"), f"{at}.summary[{part_number}].text")
                 _add(pieces, text, "reasoning")
         elif kind == "thinking":
-            _add(pieces, _str(block.get("thinking"), f"{at}.thinking"), "reasoning")
+            _add(pieces, as_str(block.get("thinking"), f"{at}.thinking"), "reasoning")
         # Other blocks (images, tool use, citations …) carry no streamed text.
     return pieces
 
@@ -165,16 +168,16 @@ def fragments_of(message: Any) -> list[Fragment]:
     chunks = _get(message, "tool_call_chunks")
     if chunks:
         fragments = []
-        for number, chunk in enumerate(_list(chunks, "tool_call_chunks")):
+        for number, chunk in enumerate(as_list(chunks, "tool_call_chunks")):
             at = f"tool_call_chunks[{number}]"
             if not isinstance(chunk, Mapping):
                 raise Problem(f"{at}: expected a dict, got {describe(chunk)}")
             fragments.append(
                 (
-                    _index(chunk.get("index"), f"{at}.index"),
-                    _str(chunk.get("id"), f"{at}.id"),
-                    _str(chunk.get("name"), f"{at}.name"),
-                    _str(chunk.get("args"), f"{at}.args") or "",
+                    as_int(chunk.get("index"), f"{at}.index"),
+                    as_str(chunk.get("id"), f"{at}.id"),
+                    as_str(chunk.get("name"), f"{at}.name"),
+                    as_str(chunk.get("args"), f"{at}.args") or "",
                 )
             )
         return fragments
@@ -184,7 +187,7 @@ def fragments_of(message: Any) -> list[Fragment]:
     raw = extra.get("tool_calls")
     if raw:
         fragments = []
-        for number, call in enumerate(_list(raw, "additional_kwargs.tool_calls")):
+        for number, call in enumerate(as_list(raw, "additional_kwargs.tool_calls")):
             at = f"additional_kwargs.tool_calls[{number}]"
             if not isinstance(call, Mapping):
                 raise Problem(f"{at}: expected a dict, got {describe(call)}")
@@ -193,10 +196,10 @@ def fragments_of(message: Any) -> list[Fragment]:
                 raise Problem(f"{at}.function: expected a dict, got {describe(function)}")
             fragments.append(
                 (
-                    _index(call.get("index"), f"{at}.index"),
-                    _str(call.get("id"), f"{at}.id"),
-                    _str(function.get("name"), f"{at}.function.name"),
-                    _str(function.get("arguments"), f"{at}.function.arguments") or "",
+                    as_int(call.get("index"), f"{at}.index"),
+                    as_str(call.get("id"), f"{at}.id"),
+                    as_str(function.get("name"), f"{at}.function.name"),
+                    as_str(function.get("arguments"), f"{at}.function.arguments") or "",
                 )
             )
         return fragments
@@ -207,8 +210,8 @@ def fragments_of(message: Any) -> list[Fragment]:
             (
                 0,
                 None,
-                _str(function_call.get("name"), f"{at}.name"),
-                _str(function_call.get("arguments"), f"{at}.arguments") or "",
+                as_str(function_call.get("name"), f"{at}.name"),
+                as_str(function_call.get("arguments"), f"{at}.arguments") or "",
             )
         ]
     return []
@@ -261,7 +264,7 @@ def final_calls(message: Any) -> list[FinalCall] | None:
         if not raw:
             return None
         calls = []
-        for call in _list(raw, "additional_kwargs.tool_calls"):
+        for call in as_list(raw, "additional_kwargs.tool_calls"):
             if isinstance(call, Mapping):
                 function = call.get("function")
                 function = function if isinstance(function, Mapping) else {}
@@ -280,7 +283,7 @@ def final_calls(message: Any) -> list[FinalCall] | None:
                 )
         return calls
     calls = []
-    for number, call in enumerate(_list(tool_calls, "tool_calls")):
+    for number, call in enumerate(as_list(tool_calls, "tool_calls")):
         at = f"tool_calls[{number}]"
         args = _get(call, "args")
         if args is None:
@@ -290,22 +293,22 @@ def final_calls(message: Any) -> list[FinalCall] | None:
         args = dict(args)
         calls.append(
             FinalCall(
-                _str(_get(call, "id"), f"{at}.id"),
-                _str(_get(call, "name"), f"{at}.name") or "",
+                as_str(_get(call, "id"), f"{at}.id"),
+                as_str(_get(call, "name"), f"{at}.name") or "",
                 args,
                 json.dumps(args, default=str),
                 None,
             )
         )
-    for number, call in enumerate(_list(invalid, "invalid_tool_calls")):
+    for number, call in enumerate(as_list(invalid, "invalid_tool_calls")):
         at = f"invalid_tool_calls[{number}]"
-        text = _str(_get(call, "args"), f"{at}.args") or ""
+        text = as_str(_get(call, "args"), f"{at}.args") or ""
         error = _get(call, "error")
         reason = parse_args(text)[1] or "LangChain could not parse the arguments"
         calls.append(
             FinalCall(
-                _str(_get(call, "id"), f"{at}.id"),
-                _str(_get(call, "name"), f"{at}.name") or "",
+                as_str(_get(call, "id"), f"{at}.id"),
+                as_str(_get(call, "name"), f"{at}.name") or "",
                 {},
                 text,
                 error if isinstance(error, str) and error else reason,

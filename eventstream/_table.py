@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from eventstream._content import FinalCall, Fragment, Piece, parse_args
 from eventstream._errors import Problem
@@ -76,6 +76,7 @@ MAX_PENDING_CALLS = 1_000
 MODEL_TYPES = frozenset({"chat_model", "llm"})
 
 _new = object.__new__
+E = TypeVar("E", Start, End, Custom, ToolCall, ToolCallChunk, ToolResult)
 
 ORPHANED = "the run's parent ended before this run reported an end"
 """The error of a run ended because its parent ended (the source never ended it)."""
@@ -249,19 +250,7 @@ class RunTable:
         if fields.run_type == "tool":
             run.tool_call_id = self._claim(run, input_, tool_call_id)
         self._runs[run_id] = run
-        out.append(
-            Start(
-                seq=self._next_seq(),
-                run_id=run_id,
-                parent_ids=run.parent_ids,
-                name=run.name,
-                run_type=run.run_type,
-                tags=run.tags,
-                metadata=run.metadata,
-                input=input_,
-                tool_call_id=run.tool_call_id,
-            )
-        )
+        out.append(self._event(Start, run, input=input_, tool_call_id=run.tool_call_id))
         return run
 
     def check_new(self, run_id: str, what: str = "") -> None:
@@ -341,20 +330,7 @@ class RunTable:
         elif tool is not None:
             self._result(run, tool, out)
         self._forget(run)
-        out.append(
-            End(
-                seq=self._next_seq(),
-                run_id=run.run_id,
-                parent_ids=run.parent_ids,
-                name=run.name,
-                run_type=run.run_type,
-                tags=run.tags,
-                metadata=run.metadata,
-                output=output,
-                error=error,
-                usage=usage,
-            )
-        )
+        out.append(self._event(End, run, output=output, error=error, usage=usage))
 
     def custom(self, fields: RunFields, name: str, data: Any, out: list[Event]) -> None:
         """A custom event dispatched by run ``fields.run_id`` (open, or never seen)."""
@@ -363,32 +339,17 @@ class RunTable:
             fields = RunFields(
                 run.run_id, name, run.run_type, run.tags, run.metadata, run.parent_ids
             )
-        out.append(
-            Custom(
-                seq=self._next_seq(),
-                run_id=fields.run_id,
-                parent_ids=fields.parent_ids,
-                name=name,
-                run_type=fields.run_type,
-                tags=fields.tags,
-                metadata=fields.metadata,
-                data=data,
-            )
-        )
+        out.append(self._event(Custom, fields, name=name, data=data))
 
     def result(self, run: Run, name: str, tool: ToolEnd, out: list[Event]) -> None:
         """A tool's result that a source reports apart from a tool run (LangGraph's
         ``updates`` of a tool node, a raw provider stream): attributed to ``run``."""
         self._drop_pending(run.root, tool.tool_call_id)
         out.append(
-            ToolResult(
-                seq=self._next_seq(),
-                run_id=run.run_id,
-                parent_ids=run.parent_ids,
+            self._event(
+                ToolResult,
+                run,
                 name=name,
-                run_type=run.run_type,
-                tags=run.tags,
-                metadata=run.metadata,
                 tool_call_id=tool.tool_call_id,
                 output=tool.output,
                 error=tool.error,
@@ -407,6 +368,21 @@ class RunTable:
         seq = self._seq
         self._seq = seq + 1
         return seq
+
+    def _event(self, cls: type[E], run: Run | RunFields, **fields: Any) -> E:
+        """An event of ``run`` (or of the run ``fields`` name), next in ``seq``: the one
+        place the common fields are written (``Token`` has its own, hotter, path)."""
+        common: dict[str, Any] = {"name": run.name}
+        common.update(fields)
+        return cls(
+            seq=self._next_seq(),
+            run_id=run.run_id,
+            parent_ids=run.parent_ids,
+            run_type=run.run_type,
+            tags=run.tags,
+            metadata=run.metadata,
+            **common,
+        )
 
     def _forget(self, run: Run) -> None:
         run_id = run.run_id
@@ -452,14 +428,10 @@ class RunTable:
         elif args:
             call.args.append(args)
         out.append(
-            ToolCallChunk(
-                seq=self._next_seq(),
-                run_id=run.run_id,
-                parent_ids=run.parent_ids,
+            self._event(
+                ToolCallChunk,
+                run,
                 name=call.name,
-                run_type=run.run_type,
-                tags=run.tags,
-                metadata=run.metadata,
                 index=index,
                 tool_call_id=call.id,
                 args_delta=args,
@@ -515,14 +487,10 @@ class RunTable:
         out: list[Event],
     ) -> None:
         out.append(
-            ToolCall(
-                seq=self._next_seq(),
-                run_id=run.run_id,
-                parent_ids=run.parent_ids,
+            self._event(
+                ToolCall,
+                run,
                 name=name,
-                run_type=run.run_type,
-                tags=run.tags,
-                metadata=run.metadata,
                 index=index,
                 tool_call_id=call_id,
                 args=args,
@@ -568,16 +536,5 @@ class RunTable:
         call_id = tool.tool_call_id or run.tool_call_id
         self._drop_pending(run.root, call_id)
         out.append(
-            ToolResult(
-                seq=self._next_seq(),
-                run_id=run.run_id,
-                parent_ids=run.parent_ids,
-                name=run.name,
-                run_type=run.run_type,
-                tags=run.tags,
-                metadata=run.metadata,
-                tool_call_id=call_id,
-                output=tool.output,
-                error=tool.error,
-            )
+            self._event(ToolResult, run, tool_call_id=call_id, output=tool.output, error=tool.error)
         )

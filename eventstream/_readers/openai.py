@@ -39,10 +39,10 @@ The fast path reads a plain text chunk (one choice, no finish, no usage, a delta
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from eventstream._content import Fragment, Piece, final_calls
+from eventstream._content import Fragment, Piece, as_int, as_list, as_str, final_calls
 from eventstream._errors import Problem, describe
 from eventstream._events import NO_METADATA, Event, Usage
 from eventstream._readers._base import Reader, frozen
@@ -79,37 +79,13 @@ def _get(value: Any, key: str) -> Any:
     return getattr(value, key, None)
 
 
-def _text(value: Any, where: str) -> str | None:
-    if value is None or type(value) is str:
-        return value
-    if isinstance(value, str):
-        return str(value)
-    raise Problem(f"{where}: expected a string, got {describe(value)}")
-
-
-def _int(value: Any, where: str) -> int | None:
-    if value is None or type(value) is int:
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return int(value)
-    raise Problem(f"{where}: expected an integer, got {describe(value)}")
-
-
-def _list(value: Any, where: str) -> Sequence[Any]:
-    if value is None:
-        return ()
-    if isinstance(value, list | tuple):
-        return value
-    raise Problem(f"{where}: expected a list, got {describe(value)}")
-
-
 def _usage(value: Any) -> tuple[Usage, dict[str, Any]] | None:
     """A chunk's ``usage``: the event's counts and LangChain's ``usage_metadata``."""
     if value is None:
         return None
     counts = []
     for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-        count = _int(_get(value, key), f"usage.{key}")
+        count = as_int(_get(value, key), f"usage.{key}")
         if count is None:
             raise Problem(f"usage.{key}: expected an integer, got None")
         counts.append(count)
@@ -118,8 +94,8 @@ def _usage(value: Any) -> tuple[Usage, dict[str, Any]] | None:
         "output_tokens": counts[1],
         "total_tokens": counts[2],
     }
-    cached = _int(_get(_get(value, "prompt_tokens_details"), "cached_tokens"), "usage.cached")
-    reasoning = _int(
+    cached = as_int(_get(_get(value, "prompt_tokens_details"), "cached_tokens"), "usage.cached")
+    reasoning = as_int(
         _get(_get(value, "completion_tokens_details"), "reasoning_tokens"), "usage.reasoning"
     )
     if cached is not None:
@@ -132,17 +108,17 @@ def _usage(value: Any) -> tuple[Usage, dict[str, Any]] | None:
 
 def _fragments(delta: Any, where: str) -> list[Fragment]:
     fragments: list[Fragment] = []
-    for number, call in enumerate(_list(_get(delta, "tool_calls"), f"{where}.tool_calls")):
+    for number, call in enumerate(as_list(_get(delta, "tool_calls"), f"{where}.tool_calls")):
         at = f"{where}.tool_calls[{number}]"
         if call is None or isinstance(call, str | int | float | list):
             raise Problem(f"{at}: expected a tool call fragment, got {describe(call)}")
         function = _get(call, "function")
         fragments.append(
             (
-                _int(_get(call, "index"), f"{at}.index"),
-                _text(_get(call, "id"), f"{at}.id"),
-                _text(_get(function, "name"), f"{at}.function.name"),
-                _text(_get(function, "arguments"), f"{at}.function.arguments") or "",
+                as_int(_get(call, "index"), f"{at}.index"),
+                as_str(_get(call, "id"), f"{at}.id"),
+                as_str(_get(function, "name"), f"{at}.function.name"),
+                as_str(_get(function, "arguments"), f"{at}.function.arguments") or "",
             )
         )
     legacy = _get(delta, "function_call")
@@ -152,8 +128,8 @@ def _fragments(delta: Any, where: str) -> list[Fragment]:
             (
                 0,
                 None,
-                _text(_get(legacy, "name"), f"{at}.name"),
-                _text(_get(legacy, "arguments"), f"{at}.arguments") or "",
+                as_str(_get(legacy, "name"), f"{at}.name"),
+                as_str(_get(legacy, "arguments"), f"{at}.arguments") or "",
             )
         )
     return fragments
@@ -256,34 +232,34 @@ class OpenAIReader(Reader):
                 return
             raise Problem(f"expected a chat completion chunk, got {describe(item)}")
         # Read the whole chunk before anything changes (whole or nothing).
-        chunk_id = _text(_get(item, "id"), "id")
-        model = _text(_get(item, "model"), "model")
-        fingerprint = _text(_get(item, "system_fingerprint"), "system_fingerprint")
+        chunk_id = as_str(_get(item, "id"), "id")
+        model = as_str(_get(item, "model"), "model")
+        fingerprint = as_str(_get(item, "system_fingerprint"), "system_fingerprint")
         usage = _usage(_get(item, "usage"))
         pieces: list[Piece] = []
         fragments: list[Fragment] = []
         refusal = None
         finish = None
-        for number, choice in enumerate(_list(_get(item, "choices"), "choices")):
+        for number, choice in enumerate(as_list(_get(item, "choices"), "choices")):
             at = f"choices[{number}]"
             if choice is None or isinstance(choice, str | int | float | list):
                 raise Problem(f"{at}: expected a choice, got {describe(choice)}")
-            index = _int(_get(choice, "index"), f"{at}.index")
+            index = as_int(_get(choice, "index"), f"{at}.index")
             if index:
                 raise Problem(
                     f"{at}: a chunk of choice {index}: eventstream reads one answer per "
                     f"stream (choice 0); request n=1"
                 )
-            finish = _text(_get(choice, "finish_reason"), f"{at}.finish_reason") or finish
+            finish = as_str(_get(choice, "finish_reason"), f"{at}.finish_reason") or finish
             delta = _get(choice, "delta")
             if delta is None:
                 continue
             where = f"{at}.delta"
-            reasoning = _text(_get(delta, "reasoning_content"), f"{where}.reasoning_content")
+            reasoning = as_str(_get(delta, "reasoning_content"), f"{where}.reasoning_content")
             if reasoning is None:
-                reasoning = _text(_get(delta, "reasoning"), f"{where}.reasoning")
-            content = _text(_get(delta, "content"), f"{where}.content")
-            refusal = _text(_get(delta, "refusal"), f"{where}.refusal")
+                reasoning = as_str(_get(delta, "reasoning"), f"{where}.reasoning")
+            content = as_str(_get(delta, "content"), f"{where}.content")
+            refusal = as_str(_get(delta, "refusal"), f"{where}.refusal")
             if reasoning:
                 pieces.append((reasoning, "reasoning"))
             if content:
