@@ -31,7 +31,7 @@ from typing import TextIO
 from eventstream._answer import AnswerItem, AnswerReader, AnswerText, NoAncestryError
 from eventstream._errors import EventStreamError
 from eventstream._events import Event
-from eventstream._json import event_to_json
+from eventstream._json import event_to_json, valid_text
 from eventstream._record import Replay, replay
 from eventstream._select import Selector
 from eventstream._serialize import ReplayedError
@@ -129,8 +129,10 @@ def timed_events(recording: Replay) -> Iterator[tuple[float, Event]]:
 
 
 def _write_lines(lines: Iterator[str] | list[str], out: TextIO) -> None:
+    # Text from a recording may hold lone surrogates (record() keeps them): printed as
+    # U+FFFD, as event_to_json writes them, so the output is always valid UTF-8.
     for line in lines:
-        out.write(line + "\n")
+        out.write(valid_text(line) + "\n")
 
 
 class _NoAnswer(Exception):
@@ -201,10 +203,11 @@ def _dump(args: argparse.Namespace, out: TextIO) -> Replay:
                 out.write(event_to_json(event) + "\n")
     else:
         header = recording.header
-        out.write(
+        title = (
             f"# {recording.path}: {header.get('source')} recorded {header.get('created')}"
-            f" with langchain-core {header.get('langchain_core')}\n"
+            f" with langchain-core {header.get('langchain_core')}"
         )
+        _write_lines([title], out)
         show_chunks = bool(types) and "tool_call_chunk" in types
         _write_lines(trace_lines(entries, selector=selector, show_chunks=show_chunks), out)
     return recording

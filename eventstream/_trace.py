@@ -29,6 +29,7 @@ from eventstream._events import (
     ToolResult,
     Usage,
 )
+from eventstream._json import safe_value
 from eventstream._select import Selector
 from eventstream._serialize import jsonable
 
@@ -56,8 +57,9 @@ def _short(value: Any) -> str:
     else:
         try:
             text = json.dumps(jsonable(value), ensure_ascii=False, separators=(",", ":"))
-        except (TypeError, ValueError):
-            text = repr(value)
+        except Exception:  # nesting deeper than the stack allows …
+            # What event_to_json writes, stand-ins included: never raises.
+            text = json.dumps(safe_value(value), ensure_ascii=False, separators=(",", ":"))
     text = text.replace("\n", "\\n")
     if len(text) > _SHORT:
         text = text[: _SHORT - 1] + "…"

@@ -357,3 +357,103 @@ def test_stats_totals_token_usage_per_run_and_per_stream(tmp_path: Path) -> None
     first = usages[0]
     assert first is not None
     assert any(f"{first.input_tokens}/{first.output_tokens}" in line for line in lines[1:-1])
+
+
+# -- every recording record() can write ----------------------------------------------------
+
+
+class NoStr:
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def odd_items(depths: list[int]) -> list[dict[str, Any]]:
+    """Raw v2 items with what record() keeps and JSON cannot carry as it is: lone
+    surrogates (in a token, a run's name, tags, a tool's input), a tool run per depth
+    with that many levels of nesting, bytes that are not UTF-8, a value whose str()
+    raises, a cycle."""
+    from langchain_core.messages import AIMessageChunk
+
+    loop: list[Any] = []
+    loop.append(loop)
+    metadata: dict[str, Any] = {"ls_provider": "odd"}
+
+    def item(event: str, run_id: str, name: str, data: Any, parents: list[str]) -> Any:
+        return {
+            "event": event,
+            "run_id": run_id,
+            "name": name,
+            "tags": ["t\udc80"],
+            "metadata": metadata,
+            "parent_ids": parents,
+            "data": data,
+        }
+
+    chunk = AIMessageChunk(content="a\ud800b", id="run-m")
+    items = [
+        item("on_chain_start", "root", "agent\udc80", {"input": {"q": "\ud83d"}}, []),
+        item("on_chat_model_start", "m", "model", {"input": {}}, ["root"]),
+        item("on_chat_model_stream", "m", "model", {"chunk": chunk}, ["root"]),
+        item("on_chat_model_end", "m", "model", {"output": chunk}, ["root"]),
+        item("on_custom_event", "m", "odd", {"raw": b"\xff\xfe", "obj": NoStr()}, ["root"]),
+        item("on_custom_event", "m", "loop", loop, ["root"]),
+    ]
+    for depth in depths:
+        deep: Any = "core"
+        for _ in range(depth):
+            deep = {"a": [deep]}  # two levels each
+        name = f"deep{depth}\ud800"
+        items.append(item("on_tool_start", f"t{depth}", name, {"input": deep}, ["root"]))
+        items.append(item("on_tool_end", f"t{depth}", name, {"output": deep}, ["root"]))
+    items.append(item("on_chain_end", "root", "agent\udc80", {"output": "done\udfff"}, []))
+    return items
+
+
+def test_dump_and_stats_work_on_whatever_record_wrote(tmp_path: Path) -> None:
+    # Nesting: within pydantic's limit; beyond it; about as deep as record() writes
+    # (deeper, it writes a note instead of the item, as for the cycle).
+    path = tmp_path / "odd.jsonl"
+    for _ in record(odd_items([3, 150, 240, 3000]), path):
+        pass
+    trace = run_cli("dump", path)  # run_cli decodes stdout as strict UTF-8
+    assert trace.returncode == 0, trace.stderr
+    assert "| a\ufffdb" in trace.stdout
+    assert "> agent\ufffd (chain) [t\ufffd]" in trace.stdout
+    assert "> deep3\ufffd (tool)" in trace.stdout
+    assert "> deep150\ufffd (tool)" in trace.stdout
+    lines = run_cli("dump", path, "--json")
+    assert lines.returncode == 0, lines.stderr
+    events = [event_from_json(line) for line in lines.stdout.splitlines()]
+    assert [e.seq for e in events] == list(range(len(events)))
+    assert [e.text for e in events if isinstance(e, Token)] == ["a\ufffdb"]
+    assert {e.name for e in events} >= {"agent\ufffd", "model", "deep3\ufffd", "deep150\ufffd"}
+    stats = run_cli("stats", path)
+    assert stats.returncode == 0, stats.stderr
+    assert line_with(stats.stdout.splitlines(), "agent\ufffd").split()[1] == "chain"
+
+
+def test_trace_lines_show_any_value() -> None:
+    # Live events (the demo traces them) can hold what no recording does: a cycle.
+    loop: list[Any] = ["x"]
+    loop.append(loop)
+    deep: Any = "core"
+    for _ in range(5000):
+        deep = [deep]
+    tool = common("t", "search", "tool", ())
+    lines = list(
+        trace_lines(
+            [
+                (0.0, Start(seq=0, input=loop, **tool)),
+                (0.1, ToolResult(seq=1, output=deep, **tool)),
+                (0.2, End(seq=2, error="bad \ud800", **tool)),
+            ]
+        )
+    )
+    assert [body(line) for line in lines] == [
+        '> search (tool) input: ["x","<cycle>"]',
+        "  tool result search -> " + "[" * 159 + "…",  # cut at 160 characters
+        "< search (tool) 200.0 ms ERROR: bad \ud800",
+    ]

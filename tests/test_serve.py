@@ -27,6 +27,8 @@ import uvicorn
 from eventstream.adapters import RunRegistry, sse_response
 from fastapi import FastAPI, Response
 from langchain.agents import create_agent
+from langchain_core.callbacks import adispatch_custom_event
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -41,6 +43,7 @@ from eventstream.testing import (
     MOOD_TEXT,
     Fail,
     OpenAIServer,
+    ScriptedChatModel,
     Step,
     Text,
     chat_model,
@@ -431,6 +434,47 @@ async def test_a_token_with_sse_syntax_in_it_arrives_intact_over_every_transport
         assert "".join(tokens) == TRICKY_TEXT
     assert frames[-1].event == "done"
     assert {f.event for f in frames} <= {"start", "token", "end", "done"}
+
+
+class NoStr:
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+
+async def test_an_event_json_cannot_carry_as_it_is_arrives_over_every_transport() -> None:
+    # Lone surrogates in a token, a cycle and a value whose str() raises once cut SSE and
+    # NDJSON mid-body and closed the WebSocket with 1006, again on every reconnect.
+    async def odd(inputs: dict[str, Any], config: RunnableConfig) -> Any:
+        loop: list[Any] = []
+        loop.append(loop)
+        await adispatch_custom_event("odd", {"loop": loop, "bad": NoStr()}, config=config)
+        return inputs["messages"]
+
+    model = ScriptedChatModel(turns=[[Text("a\ud800b"), Text(" fine")]])
+    async with (
+        demo(lambda: RunnableLambda(odd) | model) as served,
+        served.client() as client,
+    ):
+        run_id = await start(client, "anything")
+        frames = await read_sse(client, f"/runs/{run_id}/events")
+        async with client.stream("GET", f"/runs/{run_id}/events.ndjson") as response:
+            lines = [json.loads(line) async for line in response.aiter_lines()]
+        ws_url = served.url.replace("http://", "ws://") + f"/runs/{run_id}/ws"
+        async with connect(ws_url) as websocket:
+            messages = [json.loads(message) async for message in websocket]
+        custom = next(f for f in frames if f.event == "custom")
+        resumed = await read_sse(
+            client, f"/runs/{run_id}/events", headers={"Last-Event-ID": str(int(custom.id) - 1)}
+        )
+    bad = f"<unserializable {__name__}.NoStr>"
+    assert custom.data["data"] == {"loop": ["<cycle>"], "bad": bad}
+    assert frames[-1].event == "done"
+    assert lines[-1]["type"] == messages[-1]["type"] == "done"
+    assert events(frames) == lines[:-1] == messages[:-1]
+    tokens = [e["text"] for e in events(frames) if e["type"] == "token"]
+    assert tokens == ["a\ufffdb", " fine"]
+    assert [f.event for f in resumed][:1] == ["custom"]
+    assert resumed[-1].event == "done"
 
 
 async def test_a_failing_model_ends_the_stream_with_a_safe_error_frame(
