@@ -290,11 +290,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.flush()
         sys.stderr.write(f"{PROG}: error: {exc}\n")
         return 1
-    if recording.skipped:
+    if recording.skipped or recording.retimed:
+        problems = []
+        if recording.skipped:
+            problems.append(f"skipped {recording.skipped} unreadable line(s)")
+        if recording.retimed:
+            problems.append(
+                f"{recording.retimed} line(s) with an unusable time offset, "
+                "shown at the offset of the line before"
+            )
         first = recording.errors[0] if recording.errors else None
         sys.stderr.write(
-            f"{PROG}: error: skipped {recording.skipped} unreadable line(s) of "
-            f"{recording.path}" + (f"; the first: {first}" if first else "") + "\n"
+            f"{PROG}: error: {' and '.join(problems)} of {recording.path}"
+            + (f"; the first: {first}" if first else "")
+            + "\n"
         )
         return 1
     return 0

@@ -16,6 +16,10 @@ seconds from the start of the iteration::
     {"t":0.0020,"ops":[…],"state":{…}}                                      (a RunLog)
     {"t":0.0031,"raised":{"$exception":{"type":"RuntimeError",…}}}          (the source raised)
 
+Replay checks ``t`` (a finite number from 0 to :data:`MAX_OFFSET`, going back at most
+:data:`OFFSET_TOLERANCE` from the line before): a bad one is a ``RecordingError`` naming
+the line (strict), or the line's item is kept at the offset of the item before (lenient).
+
 Values are in the form ``eventstream._serialize`` describes: LangChain objects in
 LangChain's own serialization, everything else plain JSON or a ``$`` marker. A source
 that raises is recorded too; replay raises it again (as a
@@ -35,6 +39,7 @@ import copy
 import datetime as dt
 import functools
 import json
+import math
 import operator
 import os
 import time
@@ -61,13 +66,34 @@ from eventstream._serialize import (
 )
 from eventstream._stream import Stream, apump, pump
 
-__all__ = ["FORMAT", "VERSION", "Recorder", "Redact", "Replay", "record", "replay"]
+__all__ = [
+    "FORMAT",
+    "MAX_OFFSET",
+    "OFFSET_TOLERANCE",
+    "VERSION",
+    "Recorder",
+    "Redact",
+    "Replay",
+    "record",
+    "replay",
+]
 
 FORMAT = "eventstream-recording"
 """The ``format`` named in a recording's header line."""
 
 VERSION = 1
 """The version of the recording format this eventstream writes and reads."""
+
+MAX_OFFSET = 7 * 24 * 3600.0
+"""The largest time offset ``t`` replay accepts, in seconds (7 days)."""
+
+OFFSET_TOLERANCE = 0.1
+"""How far (seconds) a line's ``t`` may go back from the item before it. ``record()``
+writes offsets that never go back; this leaves room for other writers' clocks."""
+
+# The longest single sleep of pacing: a longer delay is slept in pieces, so no delay,
+# however slow the speed, overflows time.sleep.
+_LONGEST_SLEEP = 24 * 3600.0
 
 T = TypeVar("T")
 
@@ -579,7 +605,14 @@ class Replay:
 
     Each iteration reads the file again. While iterating, ``offset`` is the recorded
     time offset (seconds) of the item yielded last; ``skipped`` counts the unreadable
-    lines skipped (lenient mode) and ``errors`` says what was wrong with each.
+    lines skipped (lenient mode), ``retimed`` the lines whose time offset could not be
+    used (lenient mode: their items are kept, at the offset of the item before), and
+    ``errors`` says what was wrong with each line of either kind.
+
+    A time offset ``t`` is usable when it is a finite number from 0 to
+    :data:`MAX_OFFSET` (7 days) that goes back at most :data:`OFFSET_TOLERANCE`
+    (0.1 s) from the item before. So ``offset`` is always such a number, and pacing
+    (``speed``) never waits longer than the recording says, nor overflows.
     """
 
     def __init__(
@@ -599,6 +632,7 @@ class Replay:
         """The header line: format, version, source, created, langchain_core …"""
         self.offset = 0.0
         self.skipped = 0
+        self.retimed = 0
         self.errors: list[RecordingError] = []
 
     @property
@@ -618,6 +652,7 @@ class Replay:
         """Every readable item, in order; sets ``offset`` before each."""
         self.offset = 0.0
         self.skipped = 0
+        self.retimed = 0
         self.errors = []
         reviver = Reviver()
         revive_event = reviver.event
@@ -629,34 +664,66 @@ class Replay:
         with file:
             _read_header_line(file, self.path)
             number = 1
+            low = 0.0  # the earliest offset the next line may have
             for line in file:
                 number += 1
+                raised: ReplayedError | None = None
                 try:
                     record = loads(line)
                     offset = record["t"]
-                    if type(offset) is not float and type(offset) is not int:
-                        raise _BadLine(f"bad time offset {offset!r:.40}")
                     if "item" in record:
                         item = revive_event(record["item"])
                     elif "ops" in record:
                         item = _patch(record, reviver)
                     elif "raised" in record:
-                        self.offset = offset
                         error = reviver.value(record["raised"])
                         if not isinstance(error, ReplayedError):
                             error = replayed_exception({"message": repr(error)})
-                        raise error
+                        raised = error
                     else:
                         raise _BadLine("expected an 'item', 'ops' or 'raised' key")
-                except ReplayedError:
-                    raise
                 except Exception as exc:
                     if not line.strip():
                         continue
                     self._fail(_why(line, exc), number, exc)
                     continue
+                if (type(offset) is not float and type(offset) is not int) or not (
+                    low <= offset <= MAX_OFFSET
+                ):
+                    offset = self._retime(offset, number)
                 self.offset = offset
+                low = offset - OFFSET_TOLERANCE if offset > OFFSET_TOLERANCE else 0.0
+                if raised is not None:
+                    raise raised
                 yield item
+
+    def _retime(self, offset: Any, line: int) -> float:
+        """A time offset that cannot be used: strict, an error naming the line; lenient,
+        the line keeps its item at the offset of the item before (no wait)."""
+        before = self.offset
+        if type(offset) is not float and type(offset) is not int:
+            why = f"bad time offset {offset!r:.40}: 't' must be a number of seconds"
+        elif offset != offset or offset in (math.inf, -math.inf):
+            why = f"time offset {offset!r} is not a finite number"
+        elif offset < 0:
+            why = f"time offset {offset!r} is negative"
+        elif offset > MAX_OFFSET:
+            why = (
+                f"time offset {offset!r:.40} is beyond {MAX_OFFSET:.0f} s (7 days), "
+                "the longest a recording can span"
+            )
+        else:
+            why = (
+                f"time offset {offset!r} is {before - offset:.6g} s before the item before "
+                f"it ({before!r}); lines may go back by {OFFSET_TOLERANCE} s at most: "
+                "lines out of order, or two recordings joined?"
+            )
+        error = RecordingError(why, path=self.path, line=line)
+        if self.strict:
+            raise error
+        self.retimed += 1
+        self.errors.append(error)
+        return before
 
     def entries(self) -> Iterator[tuple[float, Any]]:
         """``(offset, item)`` pairs, without pacing."""
@@ -671,6 +738,9 @@ class Replay:
         start = _now()
         for item in self._items():
             delay = self.offset / speed - (_now() - start)
+            while delay > _LONGEST_SLEEP:
+                _sleep(_LONGEST_SLEEP)
+                delay -= _LONGEST_SLEEP
             if delay > 0:
                 _sleep(delay)
             yield item
@@ -681,6 +751,9 @@ class Replay:
         for item in self._items():
             if speed is not None:
                 delay = self.offset / speed - (_now() - start)
+                while delay > _LONGEST_SLEEP:
+                    await _asleep(_LONGEST_SLEEP)
+                    delay -= _LONGEST_SLEEP
                 if delay > 0:
                     await _asleep(delay)
             yield item
@@ -734,6 +807,9 @@ def replay(
     message, output, document and prompt-value classes; anything else stays a dict.
     A file that is not a recording raises :class:`~eventstream.RecordingError` here.
     An unreadable line raises one naming the file and line when ``strict``; otherwise
-    it is skipped and counted in ``skipped``.
+    it is skipped and counted in ``skipped``. So does a time offset ``t`` that is not a
+    finite number from 0 to 7 days, or that goes back more than 0.1 s from the item
+    before; lenient replay keeps that line's item, at the offset of the item before
+    (no wait), and counts it in ``retimed``.
     """
     return Replay(path, speed=speed, strict=strict)

@@ -220,6 +220,26 @@ def test_a_damaged_recording_prints_what_it_can(cat: Path, tmp_path: Path) -> No
     assert f"{damaged}:{len(lines)}: the line is cut short" in strict.stderr
 
 
+def test_a_recording_with_unusable_time_offsets_prints_everything(
+    cat: Path, tmp_path: Path
+) -> None:
+    lines = cat.read_bytes().splitlines(keepends=True)
+    retimed = tmp_path / "retimed.jsonl"
+    lines[5] = re.sub(rb'^\{"t":[^,]*,', b'{"t":1e308,', lines[5])
+    retimed.write_bytes(b"".join(lines))
+    result = run_cli("stats", retimed)
+    assert result.returncode == 1
+    rows = [line.split()[:2] for line in result.stdout.splitlines()]
+    assert rows == [line.split()[:2] for line in run_cli("stats", cat).stdout.splitlines()]
+    assert (
+        f"1 line(s) with an unusable time offset, shown at the offset of the line before "
+        f"of {retimed}; the first: {retimed}:6: time offset 1e+308 is beyond"
+    ) in result.stderr
+    strict = run_cli("dump", retimed, "--strict")
+    assert strict.returncode == 1
+    assert f"{retimed}:6: time offset 1e+308" in strict.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [

@@ -14,6 +14,7 @@ import copy
 import dataclasses
 import datetime as dt
 import json
+import re
 import uuid
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator
@@ -40,7 +41,7 @@ from eventstream import (
     event_to_json,
     normalize,
 )
-from eventstream._record import record, replay
+from eventstream._record import MAX_OFFSET, OFFSET_TOLERANCE, record, replay
 from eventstream._serialize import (
     OpaqueValue,
     ReplayedError,
@@ -412,6 +413,127 @@ def test_a_file_that_is_not_a_recording(tmp_path: Path, content: bytes, says: st
 def test_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(RecordingError, match="no such file"):
         replay(tmp_path / "nope.jsonl")
+
+
+# -- time offsets ------------------------------------------------------------------------
+
+
+def simple_items(tokens: int = 4) -> list[dict[str, Any]]:
+    common = {"run_id": "m", "name": "model", "tags": [], "metadata": {}, "parent_ids": []}
+    return [
+        {"event": "on_chat_model_start", **common, "data": {"input": "hi"}},
+        *(
+            {
+                "event": "on_chat_model_stream",
+                **common,
+                "data": {"chunk": AIMessageChunk(content=f"w{i} ")},
+            }
+            for i in range(tokens)
+        ),
+        {
+            "event": "on_chat_model_end",
+            **common,
+            "data": {"output": AIMessageChunk(content="done")},
+        },
+    ]
+
+
+def with_offsets(tmp_path: Path, offsets: list[str]) -> Path:
+    """A recording of :func:`simple_items` whose lines 2, 3 … carry these ``t`` (raw JSON)."""
+    tmp_path.mkdir(exist_ok=True)
+    path = tmp_path / "offsets.jsonl"
+    list(record(simple_items(len(offsets) - 2), path))
+    header, *lines = path.read_bytes().splitlines(keepends=True)
+    assert len(lines) == len(offsets)
+    retimed = [
+        re.sub(rb'^\{"t":[^,]*,', b'{"t":' + t.encode() + b",", line)
+        for t, line in zip(offsets, lines, strict=True)
+    ]
+    path.write_bytes(header + b"".join(retimed))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        ("Infinity", "time offset inf is not a finite number"),
+        ("-Infinity", "time offset -inf is not a finite number"),
+        ("NaN", "time offset nan is not a finite number"),
+        ("1e308", "time offset 1e+308 is beyond 604800 s (7 days)"),
+        ("604800.001", "time offset 604800.001 is beyond 604800 s"),
+        ("-1", "time offset -1 is negative"),
+        ('"soon"', "bad time offset 'soon': 't' must be a number of seconds"),
+        ("true", "bad time offset True"),
+        ("null", "bad time offset None"),
+    ],
+)
+def test_a_bad_time_offset_names_file_and_line(tmp_path: Path, bad: str, says: str) -> None:
+    path = with_offsets(tmp_path, ["0.001", "0.002", bad, "0.004", "0.005"])
+    with pytest.raises(RecordingError) as raised:
+        list(replay(path, strict=True))
+    assert str(raised.value).startswith(f"{path}:4: {says}")
+    assert raised.value.line == 4
+
+
+def test_offsets_may_go_back_by_the_tolerance_and_no_more(tmp_path: Path) -> None:
+    assert OFFSET_TOLERANCE == 0.1
+    ok = with_offsets(tmp_path, ["0", "1.5", "1.4", "1.45", "604800"])
+    assert [t for t, _ in replay(ok, strict=True).entries()] == [0, 1.5, 1.4, 1.45, MAX_OFFSET]
+    back = with_offsets(tmp_path, ["0", "1.5", "1.399", "1.6", "1.7"])
+    with pytest.raises(RecordingError, match=r"back by 0\.1 s at most") as raised:
+        list(replay(back, strict=True))
+    assert raised.value.line == 4
+    assert "time offset 1.399 is 0.101 s before the item before it (1.5)" in str(raised.value)
+
+
+def test_lenient_replay_keeps_the_items_at_the_offset_before(tmp_path: Path) -> None:
+    good = with_offsets(tmp_path / "good", ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7"])
+    bad = with_offsets(tmp_path, ["0.1", "Infinity", "0.3", "NaN", "0.1", "-2", "0.7"])
+    recording = replay(bad)
+    assert [t for t, _ in recording.entries()] == [0.1, 0.1, 0.3, 0.3, 0.3, 0.3, 0.7]
+    assert (recording.retimed, recording.skipped) == (4, 0)
+    assert [e.line for e in recording.errors] == [3, 5, 6, 7]
+    assert [as_json(i) for i in replay(bad)] == [as_json(i) for i in replay(good)]
+    assert [event_to_json(e) for e in normalize(replay(bad))] == [
+        event_to_json(e) for e in normalize(replay(good))
+    ]
+
+
+def test_pacing_a_recording_with_absurd_offsets_neither_overflows_nor_hangs(
+    tmp_path: Path,
+) -> None:
+    path = with_offsets(tmp_path, ["0", "1e308", "Infinity", "NaN", "0.01", "0.02"])
+    # Real clocks: time.sleep(1e308) raised OverflowError; asyncio.sleep(1e308) never ended.
+    assert len(list(replay(path, speed=1.0))) == 6
+
+    async def paced() -> int:
+        return len([item async for item in replay(path, speed=1.0)])
+
+    assert asyncio.run(asyncio.wait_for(paced(), timeout=30)) == 6
+    for strict in (replay(path, speed=1.0, strict=True), replay(path, strict=True)):
+        with pytest.raises(RecordingError, match=r":3: time offset 1e\+308"):
+            list(strict)
+
+        async def read(recording: Any = strict) -> None:
+            async for _ in recording:
+                pass
+
+        with pytest.raises(RecordingError, match=r":3: time offset 1e\+308"):
+            asyncio.run(read())
+
+
+async def test_a_very_slow_speed_sleeps_in_pieces_time_sleep_accepts(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = with_offsets(tmp_path, ["0", "600000", "604800"])
+    speed = 1e-5  # 604800 s at this speed: about 1.9 million years, past time.sleep's range
+    items = [item async for item in replay(path, speed=speed)]
+    assert len(items) == 3
+    assert max(clock.sleeps) <= 24 * 3600
+    assert sum(clock.sleeps) == pytest.approx(MAX_OFFSET / speed)
+    clock.sleeps.clear()
+    assert len(list(replay(path, speed=speed))) == 3
+    assert max(clock.sleeps) <= 24 * 3600
 
 
 # -- redaction -------------------------------------------------------------------------
