@@ -3,7 +3,9 @@
 Contract. ``record(source, path)`` passes every item of ``source`` through unchanged
 (the very same objects, sync or async as the source iterates) and writes each one to
 ``path`` before handing it on, flushed line by line, so a crash leaves a readable
-prefix. ``replay(path)`` gives the recorded items back, rebuilt as they were:
+prefix; with ``flush="batch"`` lines are written in batches, at the latest 5 ms or
+64 KB after they are made (see :func:`record` for what a crash can lose then).
+``replay(path)`` gives the recorded items back, rebuilt as they were:
 ``normalize(replay(path))`` gives the events that ``normalize`` gave live.
 
 The file: line 1 is a header, then one line per item, with the item's time offset in
@@ -45,7 +47,7 @@ import os
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from importlib import metadata as _metadata
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Literal, TypeVar
 
 from langchain_core.messages import AIMessageChunk
 from langchain_core.tracers.log_stream import RunLog, RunLogPatch
@@ -67,10 +69,14 @@ from eventstream._serialize import (
 from eventstream._stream import Stream, apump, pump
 
 __all__ = [
+    "BATCH_BYTES",
+    "BATCH_SECONDS",
     "FORMAT",
     "MAX_OFFSET",
     "OFFSET_TOLERANCE",
     "VERSION",
+    "WAITING_SECONDS",
+    "Flush",
     "Recorder",
     "Redact",
     "Replay",
@@ -100,9 +106,26 @@ T = TypeVar("T")
 Redact = Callable[[dict[str, Any]], Mapping[str, Any]]
 """A hook that gets a copy of a run's metadata and returns what may be written."""
 
+Flush = Literal["line", "batch"]
+"""When ``record`` writes its lines: each before its item is handed on, or in batches."""
+
+BATCH_SECONDS = 0.005
+"""``flush="batch"``: the longest a line waits in memory (while the source iterates)."""
+
+BATCH_BYTES = 64 * 1024
+"""``flush="batch"``: the most that waits in memory; a fuller buffer is written at once."""
+
+WAITING_SECONDS = 0.001
+"""``flush="batch"``: an item that comes this long after the one before is written at
+once (with what waits): the source is slow, so it is likely to wait again."""
+
+_BATCH_NS = int(BATCH_SECONDS * 1e9)
+_WAITING_NS = int(WAITING_SECONDS * 1e9)
+
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
-# Looked up at call time, so tests can run the pacing on a fake clock.
+# Looked up at call time, so tests can run the pacing and the batches on a fake clock.
+_clock = time.perf_counter_ns
 _now = time.monotonic
 _sleep = time.sleep
 _asleep = asyncio.sleep
@@ -228,16 +251,38 @@ class _HookError(Exception):
 
 
 class _Writer:
-    """Writes one recording: the header at the first item, then a line per item."""
+    """Writes one recording: the header at the first item, then a line per item.
 
-    def __init__(self, path: str, redact: Redact | None) -> None:
+    ``flush="line"``: each line is one ``write()`` as soon as it is made. ``"batch"``:
+    lines gather in a buffer of :data:`BATCH_BYTES`, written when it is full, when its
+    oldest line is :data:`BATCH_SECONDS` old (checked at each item, and by a timer on
+    the event loop when ``schedule`` is given: ``loop.call_later``), at once when an
+    item came :data:`WAITING_SECONDS` or more after the one before (the source is slow,
+    so it is likely waiting again), and when the recording fails or closes.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        redact: Redact | None,
+        flush: Flush = "line",
+        schedule: Callable[[float, Callable[[], None]], Any] | None = None,
+    ) -> None:
         self.path = path
         self._redact = redact
-        # Unbuffered: each line is one write() as soon as it is made.
-        self._file: IO[bytes] = open(path, "wb", buffering=0)  # noqa: SIM115
-        self._start = time.perf_counter_ns()
+        self._batch = flush == "batch"
+        self._file: IO[bytes] = open(  # noqa: SIM115
+            path, "wb", buffering=BATCH_BYTES if self._batch else 0
+        )
+        self._start = self._last = _clock()
         self._created = dt.datetime.now(dt.timezone.utc).isoformat()
         self._header_written = False
+        # batch mode: when the oldest line not yet written was made (ns), or None; the
+        # timer that will write it; an error the timer met, for the caller to see
+        self._since: int | None = None
+        self._schedule = schedule
+        self._timer: Any = None
+        self._error: OSError | None = None
         # run id -> (metadata object, snapshot of it, its JSON form)
         self._metadata: dict[Any, tuple[Any, Any, Any]] = {}
         # run id -> the encoded constant part of its stream events
@@ -266,15 +311,16 @@ class _Writer:
         self._write(dumps_line(header))
         self._header_written = True
 
-    def _offset(self) -> float:
+    def _offset(self, now: int) -> float:
         # Whole microseconds, in seconds: the float nearest the 6-digit decimal, as
         # round(seconds, 6) gives, without round()'s decimal conversion (a hot path).
-        return (time.perf_counter_ns() - self._start) // 1000 / 1e6
+        return (now - self._start) // 1000 / 1e6
 
     def item(self, item: Any) -> None:
         if not self._header_written:
             self._header(_source_format(item))
-        offset = self._offset()
+        now = _clock()
+        offset = (now - self._start) // 1000 / 1e6  # _offset(), inlined: a hot path
         try:
             if type(item) is dict:
                 data = self._stream_line(item, offset) or dumps_line(
@@ -299,22 +345,64 @@ class _Writer:
                 }
             }
             data = dumps_line({"t": offset, "item": failure})
+        if self._batch:
+            self._gather(data, now)
+            return
         written = self._file.write(data)
         if written != len(data):
             self._write_rest(data, written or 0)
 
+    def _gather(self, data: bytes, now: int) -> None:
+        """Batch mode: buffer a line; write the buffer when it is due."""
+        if self._error is not None:
+            raise self._error
+        self._file.write(data)  # a full buffer is written here
+        since = self._since
+        if now - self._last >= _WAITING_NS or (since is not None and now - since >= _BATCH_NS):
+            self._flush()
+        elif since is None:
+            self._since = now
+            if self._schedule is not None and self._timer is None:
+                self._timer = self._schedule(BATCH_SECONDS, self._due)
+        self._last = now
+
+    def _flush(self) -> None:
+        self._since = None
+        self._file.flush()
+
+    def _due(self) -> None:
+        """The timer of batch mode: write what waits (on the event loop, between items)."""
+        self._timer = None
+        if self._since is None or self._file.closed:
+            return
+        try:
+            self._flush()
+        except OSError as exc:  # the disk is full …: raised to the caller at the next item
+            self._error = exc
+
     def raised(self, exc: BaseException) -> None:
         if not self._header_written:
             self._header(None)
-        line = {"t": self._offset(), "raised": {"$exception": exception_fields(exc)}}
+        line = {
+            "t": self._offset(_clock()),
+            "raised": {"$exception": exception_fields(exc)},
+        }
         self._write(dumps_line(line))
+        if self._batch:
+            self._flush()
 
     def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         try:
             if not self._header_written:
                 self._header(None)
         finally:
-            self._file.close()
+            self._since = None
+            self._file.close()  # writes what is buffered
+        if self._error is not None:
+            raise self._error
 
     # -- items -------------------------------------------------------------------------
 
@@ -481,18 +569,26 @@ class Recorder(Stream[T]):
         path: str | os.PathLike[str],
         *,
         redact: Redact | None = None,
+        flush: Flush = "line",
     ) -> None:
+        if flush not in ("line", "batch"):
+            msg = f"flush must be 'line' or 'batch', got {flush!r}"
+            raise ValueError(msg)
         super().__init__(source)
         self.path = os.fspath(path)
         self.redact = redact
+        self.flush_mode: Flush = flush
+        """When lines are written: ``"line"`` or ``"batch"`` (see :func:`record`)."""
         self._used = False
 
-    def _writer(self) -> _Writer:
+    def _writer(
+        self, schedule: Callable[[float, Callable[[], None]], Any] | None = None
+    ) -> _Writer:
         if self._used:
             msg = f"this recorder of {self.path} was already iterated: record again"
             raise RuntimeError(msg)
         self._used = True
-        return _Writer(self.path, self.redact)
+        return _Writer(self.path, self.redact, self.flush_mode, schedule)
 
     # Generators, so the file is opened on the first pull, not when iteration is asked
     # for (an async source iterated with ``for`` fails before anything is opened).
@@ -509,7 +605,7 @@ class Recorder(Stream[T]):
 
     async def __aiter__(self) -> AsyncIterator[T]:
         items = self._async_items()
-        writer = self._writer()
+        writer = self._writer(asyncio.get_running_loop().call_later)
         pumped = apump(
             items,
             _passing_through(writer),
@@ -526,7 +622,7 @@ class Recorder(Stream[T]):
 
 def _passing_through(writer: _Writer) -> Callable[[T], tuple[T]]:
     def step(item: T) -> tuple[T]:
-        writer.item(item)  # on disk before the consumer sees the item
+        writer.item(item)  # written (or, flush="batch", buffered) before it is handed on
         return (item,)
 
     return step
@@ -545,6 +641,7 @@ def record(
     path: str | os.PathLike[str],
     *,
     redact: Redact | None = None,
+    flush: Flush = "line",
 ) -> Recorder[T]:
     """Record a raw stream to ``path`` while passing its items through unchanged.
 
@@ -557,8 +654,23 @@ def record(
     The file is opened when iteration starts (and overwritten). ``redact`` gets a
     copy of each run's metadata (also of ``astream_log`` run entries) and returns
     what may be written; the live items are never changed.
+
+    ``flush`` says when lines reach the file (neither mode calls ``fsync``: both
+    survive a crash of the process, not of the machine):
+
+    - ``"line"`` (the default): each line is written before its item is handed on. A
+      crash loses nothing that was handed on.
+    - ``"batch"``: lines gather in memory and are written when 64 KB have gathered,
+      when the oldest is 5 ms old, at once when an item came 1 ms or more after the one
+      before (a slow source, likely to wait again), and always when the source raises,
+      the iteration is cancelled or stopped, or the source ends. Iterated with
+      ``async for``, a timer on the event loop keeps the 5 ms while the source waits,
+      so a crash loses at most the last 5 ms of items (at most 64 KB). Iterated with
+      ``for``, nothing runs while a sync source blocks: the lines of at most the 5 ms
+      before it blocked wait for its next item. Costs about a third of ``"line"``'s
+      per item (one ``write`` per batch instead of per item).
     """
-    return Recorder(source, path, redact=redact)
+    return Recorder(source, path, redact=redact, flush=flush)
 
 
 # -- replay -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ gives tool messages ids): the recording holds what the stream said at the time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import dataclasses
 import datetime as dt
@@ -17,7 +18,7 @@ import json
 import re
 import uuid
 import warnings
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -855,6 +856,196 @@ def test_each_item_is_on_disk_before_it_is_handed_on(tmp_path: Path) -> None:
 
     asyncio.run(run())
     assert seen > 100
+
+
+# -- flush="batch" ------------------------------------------------------------------------
+
+
+def lines_on_disk(path: Path) -> int:
+    """Complete item lines in the file now (the header is not one)."""
+    data = path.read_bytes() if path.exists() else b""
+    return max(0, data.count(b"\n") - 1)
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_batch_mode_replays_the_live_run(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "batch.jsonl"
+    live = asyncio.run(record_live(cat_source(kind), path, flush="batch"))
+    assert [as_json(i) for i in replay(path, strict=True)] == live.items_json
+    assert_same_events(live, list(normalize(replay(path, strict=True))))
+
+
+class FakeNanos:
+    """A perf_counter_ns that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 10**12
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def nanos(monkeypatch: pytest.MonkeyPatch) -> FakeNanos:
+    fake = FakeNanos()
+    monkeypatch.setattr(record_module, "_clock", fake)
+    return fake
+
+
+def test_batch_lines_wait_at_most_5_ms_of_the_clock(tmp_path: Path, nanos: FakeNanos) -> None:
+    path = tmp_path / "batch.jsonl"
+    on_disk = []
+    for _ in record(simple_items(40), path, flush="batch"):
+        on_disk.append(lines_on_disk(path))
+        nanos.now += 400_000  # 0.4 ms between items: a fast source, never "waiting"
+    # Written when the oldest waiting line is 5 ms old: at the 14th item (5.2 ms after
+    # the first), then at the 28th.
+    assert on_disk[:14] == [0] * 13 + [14]
+    assert on_disk[26:28] == [14, 28]
+    assert lines_on_disk(path) == 42  # and the rest at the end
+    assert [t for t, _ in replay(path, strict=True).entries()][:3] == [0.0, 0.0004, 0.0008]
+
+
+def test_batch_writes_at_once_after_a_wait(tmp_path: Path, nanos: FakeNanos) -> None:
+    path = tmp_path / "batch.jsonl"
+    on_disk = []
+    for seen, _ in enumerate(record(simple_items(6), path, flush="batch"), start=1):
+        on_disk.append((seen, lines_on_disk(path)))
+        nanos.now += 1_000_000  # items 1 ms apart: the source waits for each
+    # The first item came at once; each later one came after a wait, so is written
+    # (with what waited) before it is handed on.
+    assert on_disk == [(1, 0), *((seen, seen) for seen in range(2, 9))]
+
+
+def test_batch_writes_at_64_kb(tmp_path: Path, nanos: FakeNanos) -> None:
+    path = tmp_path / "batch.jsonl"
+    big = "x" * 10_000
+    items = [{"event": "on_custom_event", "run_id": "r", "name": "n", "data": big}] * 20
+    waiting = []
+    for seen, _ in enumerate(record(items, path, flush="batch"), start=1):
+        size = path.stat().st_size
+        waiting.append(seen * 10_000 - size)  # about what is still in memory
+    assert max(waiting) < 64 * 1024 and min(waiting) < 20_000
+    assert lines_on_disk(path) == 20
+
+
+def test_batch_writes_everything_when_the_source_raises(tmp_path: Path, nanos: FakeNanos) -> None:
+    path = tmp_path / "failed.jsonl"
+
+    def failing() -> Iterator[Any]:
+        yield from simple_items(3)
+        assert lines_on_disk(path) == 0  # all still waiting
+        raise RuntimeError("provider went away")
+
+    with pytest.raises(RuntimeError):
+        for _ in record(failing(), path, flush="batch"):
+            pass
+    with pytest.raises(ReplayedError, match="provider went away"):
+        list(replay(path, strict=True))
+    assert lines_on_disk(path) == 6  # five items and what the source raised
+
+
+async def test_batch_writes_everything_on_cancellation_and_early_stop(
+    tmp_path: Path, nanos: FakeNanos
+) -> None:
+    path = tmp_path / "cancelled.jsonl"
+    seen = 0
+    third = asyncio.Event()
+
+    async def slow() -> AsyncIterator[Any]:
+        for item in simple_items(5):
+            yield item
+        await asyncio.sleep(3600)
+
+    async def consume() -> None:
+        nonlocal seen
+        async for _ in record(slow(), path, flush="batch"):
+            seen += 1
+            if seen == 7:
+                third.set()
+
+    task = asyncio.create_task(consume())
+    await third.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert seen == lines_on_disk(path) == 7
+
+    stopped = tmp_path / "stopped.jsonl"
+    async with contextlib.aclosing(aiter(record(slow(), stopped, flush="batch"))) as items:
+        async for _ in items:
+            break
+    assert lines_on_disk(stopped) == 1
+
+
+async def test_batch_lines_are_written_while_an_async_source_waits(tmp_path: Path) -> None:
+    # Real clock: a burst, then the source waits; the event loop's timer writes the burst
+    # BATCH_SECONDS after its first line, before the 50 ms sleep below ends.
+    path = tmp_path / "waiting.jsonl"
+    burst_done = asyncio.Event()
+    release = asyncio.Event()
+
+    async def bursty() -> AsyncIterator[Any]:
+        items = simple_items(20)
+        for item in items[:10]:
+            yield item
+        burst_done.set()
+        await release.wait()
+        for item in items[10:]:
+            yield item
+
+    async def consume() -> int:
+        return len([item async for item in record(bursty(), path, flush="batch")])
+
+    task = asyncio.create_task(consume())
+    await burst_done.wait()
+    assert record_module.BATCH_SECONDS == 0.005
+    await asyncio.sleep(0.05)
+    assert lines_on_disk(path) == 10
+    release.set()
+    assert await task == 22
+    assert lines_on_disk(path) == 22
+
+
+def test_the_timer_s_write_error_reaches_the_caller(tmp_path: Path) -> None:
+    from eventstream._record import _Writer
+
+    timers: list[tuple[float, Any]] = []
+
+    class Timer:
+        def cancel(self) -> None:
+            pass
+
+    def schedule(delay: float, callback: Any) -> Timer:
+        timers.append((delay, callback))
+        return Timer()
+
+    writer = _Writer(str(tmp_path / "full.jsonl"), None, "batch", schedule)
+    writer.item({"event": "on_chain_start", "run_id": "r"})
+    assert [delay for delay, _ in timers] == [0.005]
+
+    class DiskFull:
+        closed = False
+
+        def write(self, data: bytes) -> int:
+            return len(data)
+
+        def flush(self) -> None:
+            raise OSError(28, "No space left on device")
+
+        def close(self) -> None:
+            pass
+
+    real, writer._file = writer._file, DiskFull()  # type: ignore[assignment]
+    timers[0][1]()  # the timer fires: the error waits for the caller
+    with pytest.raises(OSError, match="No space left"):
+        writer.item({"event": "on_chain_end", "run_id": "r"})
+    real.close()
+
+
+def test_flush_must_be_line_or_batch(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="flush must be 'line' or 'batch', got 'always'"):
+        record([], tmp_path / "x.jsonl", flush="always")  # type: ignore[arg-type]
 
 
 def test_a_chatopenai_run_over_http_replays_its_events(tmp_path: Path) -> None:
