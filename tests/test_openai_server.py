@@ -452,3 +452,65 @@ async def test_cat_agent_on_chat_openai_streams_through_eventstream() -> None:
     assert models == ["agent", "agent", "agent", "hiding", "items", "mood"]
     assert all(r["stream"] is True for r in server.requests)
     assert server.disconnects == 0
+
+
+# -- many connections at once -------------------------------------------------------------
+
+
+def _enough_descriptors(needed: int) -> None:
+    """Raise this process's soft RLIMIT_NOFILE to ``needed`` if it is lower (the hard
+    limit allowing): both ends of every connection live in this process."""
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        if hard != resource.RLIM_INFINITY and hard < needed:
+            pytest.skip(f"needs {needed} file descriptors; the hard limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
+
+async def test_a_thousand_concurrent_streams_each_get_their_whole_answer() -> None:
+    # select.select fails once a descriptor passes 1,023: with both ends here, that was
+    # at about 500 connections (about 200 concurrent agent runs in the demo service).
+    import httpx
+
+    connections = 1_000
+    _enough_descriptors(3 * connections + 256)
+    words = [f"w{i} " for i in range(8)]
+    scripts = {"talker": [[Text(word) for word in words]]}
+    all_streaming = asyncio.Event()
+    streaming = 0
+
+    async def one(http: httpx.AsyncClient, number: int) -> str:
+        nonlocal streaming
+        body = {
+            "model": "talker",
+            "stream": True,
+            "messages": [{"role": "user", "content": f"client {number}"}],
+        }
+        text: list[str] = []
+        async with http.stream("POST", "/chat/completions", json=body) as response:
+            assert response.status_code == 200
+            lines = response.aiter_lines()
+            async for line in lines:
+                if line.startswith("data: {"):
+                    break  # the first frame: this stream is open and answering
+            streaming += 1
+            if streaming == connections:
+                all_streaming.set()
+            # No stream goes on until all have begun.
+            await asyncio.wait_for(all_streaming.wait(), timeout=120)
+            async for line in lines:
+                if line == "data: [DONE]":
+                    return "".join(text)
+                if line.startswith("data: "):
+                    delta = json.loads(line[6:])["choices"][0]["delta"]
+                    text.append(delta.get("content") or "")
+        return "(no [DONE])"
+
+    async with OpenAIServer(scripts, delay=0.05) as server:
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=120) as http:
+            answers = await asyncio.gather(*(one(http, n) for n in range(connections)))
+        assert server.disconnects == 0
+        assert len(server.requests) == connections
+    assert answers == ["".join(words)] * connections

@@ -1,10 +1,13 @@
 """A local OpenAI-compatible server that streams scripts, for ChatOpenAI over real HTTP.
 
 ``OpenAIServer(scripts)`` serves ``POST /v1/chat/completions`` on 127.0.0.1 (a free
-port, a background thread, the standard library only) and answers as OpenAI's Chat
-Completions API does. The request's ``model`` names the script (a role: ``"agent"``,
-``"items"`` …); the number of assistant messages in its ``messages`` picks the turn,
-so one server serves many concurrent conversations and an agent loop without counters.
+port, a background thread and a thread per connection, the standard library only) and
+answers as OpenAI's Chat Completions API does. It holds 1,000 concurrent streams and
+more: nothing in it is limited to descriptors below 1,024 (``select``), so only the
+process's ``RLIMIT_NOFILE`` bounds it. The request's ``model`` names the script (a
+role: ``"agent"``, ``"items"`` …); the number of assistant messages in its ``messages``
+picks the turn, so one server serves many concurrent conversations and an agent loop
+without counters.
 
 With ``stream=true`` the answer is ``text/event-stream`` in chunked transfer encoding:
 ``chat.completion.chunk`` frames (the first carries ``role: "assistant"``), a
@@ -37,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import select
+import selectors
 import socket
 import socketserver
 import sys
@@ -289,6 +292,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _HTTPServer
     _streaming = False
+    _watch: selectors.BaseSelector | None = None
 
     def setup(self) -> None:
         super().setup()
@@ -297,6 +301,8 @@ class _Handler(BaseHTTPRequestHandler):
     def finish(self) -> None:
         with contextlib.suppress(OSError):
             super().finish()
+        if self._watch is not None:
+            self._watch.close()
         self.server.track(self.connection, add=False)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's name
@@ -405,10 +411,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _pause(self, seconds: float) -> None:
         """Wait between frames, noticing at once when the client closes the connection."""
+        if self._watch is None:
+            # A selector, not select.select: that fails for descriptors past 1,023.
+            self._watch = _Selector()
+            self._watch.register(self.connection, selectors.EVENT_READ)
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
-            readable, _, _ = select.select([self.connection], [], [], left)
-            if not readable:
+            if not self._watch.select(left):
                 return
             try:
                 peeked = self.connection.recv(1, socket.MSG_PEEK)
@@ -420,6 +429,13 @@ class _Handler(BaseHTTPRequestHandler):
             # socket, so sleep out the rest.
             time.sleep(left)
             return
+
+
+# poll(2) where there is one: no descriptor of its own per connection (epoll's would
+# double them) and no limit on their numbers (select(2)'s is 1,024).
+_Selector: type[selectors.BaseSelector] = getattr(
+    selectors, "PollSelector", selectors.DefaultSelector
+)
 
 
 def _not_found(method: str, path: str) -> _HTTPError:
