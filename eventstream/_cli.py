@@ -165,14 +165,15 @@ def _dump_answer(recording: Replay, reader: AnswerReader, as_json: bool, out: Te
     turns: dict[str, list[str]] = {}
     for item in _answer_items(recording, reader):
         if as_json:
-            out.write(json.dumps(dataclasses.asdict(item), ensure_ascii=False) + "\n")
+            line = json.dumps(dataclasses.asdict(item), ensure_ascii=False)
+            out.write(valid_text(line) + "\n")  # lone surrogates as U+FFFD, as elsewhere
             found = found or (item.type == "answer_end" and item.final)
         elif isinstance(item, AnswerText):
             turns.setdefault(item.run_id, []).append(item.text)
         else:
             text = "".join(turns.pop(item.run_id, ()))
             if item.final:
-                out.write(text + "\n")
+                out.write(valid_text(text) + "\n")
                 found = True
             elif item.error is not None:
                 sys.stderr.write(f"{PROG}: turn {item.turn} gave no answer: {item.error}\n")

@@ -8,6 +8,7 @@ also checked as the pure functions they are.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -453,6 +454,11 @@ def test_dump_and_stats_work_on_whatever_record_wrote(tmp_path: Path) -> None:
     stats = run_cli("stats", path)
     assert stats.returncode == 0, stats.stderr
     assert line_with(stats.stdout.splitlines(), "agent\ufffd").split()[1] == "chain"
+    answer = run_cli("dump", path, "--answer")
+    assert (answer.returncode, answer.stdout) == (0, "a\ufffdb\n"), answer.stderr
+    answer_json = run_cli("dump", path, "--answer", "--json")
+    assert answer_json.returncode == 0, answer_json.stderr
+    assert json.loads(answer_json.stdout.splitlines()[0])["text"] == "a\ufffdb"
 
 
 def test_trace_lines_show_any_value() -> None:
