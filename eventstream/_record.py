@@ -667,8 +667,8 @@ def record(
       ``async for``, a timer on the event loop keeps the 5 ms while the source waits,
       so a crash loses at most the last 5 ms of items (at most 64 KB). Iterated with
       ``for``, nothing runs while a sync source blocks: the lines of at most the 5 ms
-      before it blocked wait for its next item. Costs about a third of ``"line"``'s
-      per item (one ``write`` per batch instead of per item).
+      before it blocked wait for its next item. About a third cheaper per item than
+      ``"line"``: one ``write`` per batch instead of one per item.
     """
     return Recorder(source, path, redact=redact, flush=flush)
 
