@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import http.client
 import json
-from collections.abc import AsyncGenerator, Generator, Sequence
+from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
 from typing import Any, cast
 
 import openai
@@ -457,24 +457,36 @@ async def test_cat_agent_on_chat_openai_streams_through_eventstream() -> None:
 # -- many connections at once -------------------------------------------------------------
 
 
-def _enough_descriptors(needed: int) -> None:
-    """Raise this process's soft RLIMIT_NOFILE to ``needed`` if it is lower (the hard
-    limit allowing): both ends of every connection live in this process."""
+CONNECTIONS = 1_000
+
+
+@pytest.fixture
+def descriptors() -> Iterator[None]:
+    """Both ends of every connection live in this process: raise its soft RLIMIT_NOFILE
+    to what 1,000 connections need if it is lower (the hard limit allowing), and put it
+    back afterwards."""
     resource = pytest.importorskip("resource")
+    needed = 3 * CONNECTIONS + 256
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        if hard != resource.RLIM_INFINITY and hard < needed:
-            pytest.skip(f"needs {needed} file descriptors; the hard limit is {hard}")
-        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        yield
+        return
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        pytest.skip(f"needs {needed} file descriptors; the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
+@pytest.mark.usefixtures("descriptors")
 async def test_a_thousand_concurrent_streams_each_get_their_whole_answer() -> None:
     # select.select fails once a descriptor passes 1,023: with both ends here, that was
     # at about 500 connections (about 200 concurrent agent runs in the demo service).
     import httpx
 
-    connections = 1_000
-    _enough_descriptors(3 * connections + 256)
+    connections = CONNECTIONS
     words = [f"w{i} " for i in range(8)]
     scripts = {"talker": [[Text(word) for word in words]]}
     all_streaming = asyncio.Event()
