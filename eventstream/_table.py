@@ -341,21 +341,6 @@ class RunTable:
             )
         out.append(self._event(Custom, fields, name=name, data=data))
 
-    def result(self, run: Run, name: str, tool: ToolEnd, out: list[Event]) -> None:
-        """A tool's result that a source reports apart from a tool run (LangGraph's
-        ``updates`` of a tool node, a raw provider stream): attributed to ``run``."""
-        self._drop_pending(run.root, tool.tool_call_id)
-        out.append(
-            self._event(
-                ToolResult,
-                run,
-                name=name,
-                tool_call_id=tool.tool_call_id,
-                output=tool.output,
-                error=tool.error,
-            )
-        )
-
     def close(self, error: str, out: list[Event]) -> None:
         """End every open run, innermost first, with ``error``."""
         for run in reversed(list(self._runs.values())):
