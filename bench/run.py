@@ -32,6 +32,7 @@ def figures() -> list:  # type: ignore[type-arg]
         "ui_protocols",
         "sources",
         "openai_bench",
+        "startup",
     ):
         try:
             module = __import__(module_name)

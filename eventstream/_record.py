@@ -36,7 +36,6 @@ replayed items as read-only.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import datetime as dt
 import functools
@@ -44,13 +43,13 @@ import json
 import math
 import operator
 import os
+import sys
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from importlib import metadata as _metadata
-from typing import IO, Any, Literal, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 from langchain_core.messages import AIMessageChunk
-from langchain_core.tracers.log_stream import RunLog, RunLogPatch
 
 from eventstream._errors import RecordingError
 from eventstream._serialize import (
@@ -67,6 +66,11 @@ from eventstream._serialize import (
     text_frame,
 )
 from eventstream._stream import Stream, apump, pump
+
+if TYPE_CHECKING:
+    # Imported when used: the module pulls in langsmith (a third of a second at
+    # startup), and only astream_log streams need it.
+    from langchain_core.tracers.log_stream import RunLogPatch
 
 __all__ = [
     "BATCH_BYTES",
@@ -128,7 +132,12 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 _clock = time.perf_counter_ns
 _now = time.monotonic
 _sleep = time.sleep
-_asleep = asyncio.sleep
+
+
+async def _asleep(seconds: float) -> None:
+    import asyncio  # here, not at the top: it is 10 ms of `import eventstream`
+
+    await asyncio.sleep(seconds)
 
 
 @functools.cache  # importlib.metadata scans sys.path: about half a millisecond a call
@@ -139,8 +148,20 @@ def _version(package: str) -> str:
         return "unknown"
 
 
+def _log_patch(item: Any) -> bool:
+    """Whether ``item`` is a ``RunLogPatch`` (or a ``RunLog``), without importing
+    LangChain's log module: a live patch means it is imported already."""
+    module = sys.modules.get("langchain_core.tracers.log_stream")
+    return module is not None and isinstance(item, module.RunLogPatch)
+
+
+def _log_state(item: Any) -> bool:
+    """Whether the patch ``item`` is a ``RunLog`` (it carries the whole state)."""
+    return isinstance(item, sys.modules["langchain_core.tracers.log_stream"].RunLog)
+
+
 def _source_format(item: Any) -> str:
-    if isinstance(item, RunLogPatch):
+    if _log_patch(item):
         return "astream_log"
     if isinstance(item, Mapping) and "event" in item:
         return "astream_events"
@@ -326,9 +347,9 @@ class _Writer:
                 data = self._stream_line(item, offset) or dumps_line(
                     {"t": offset, "item": self._event(item)}
                 )
-            elif isinstance(item, RunLogPatch):
+            elif _log_patch(item):
                 line: dict[str, Any] = {"t": offset, "ops": self._ops(item.ops)}
-                if isinstance(item, RunLog):
+                if _log_state(item):
                     line["state"] = jsonable(self._redact_state(item.state))
                 data = dumps_line(line)
             else:
@@ -604,6 +625,8 @@ class Recorder(Stream[T]):
         )
 
     async def __aiter__(self) -> AsyncIterator[T]:
+        import asyncio  # here, not at the top (see _asleep); loaded once a loop runs anyway
+
         items = self._async_items()
         writer = self._writer(asyncio.get_running_loop().call_later)
         pumped = apump(
@@ -882,6 +905,8 @@ def _read_header_line(file: IO[bytes], path: str) -> None:
 
 
 def _patch(record: dict[str, Any], reviver: Reviver) -> RunLogPatch:
+    from langchain_core.tracers.log_stream import RunLog, RunLogPatch
+
     ops = reviver.value(record["ops"])
     if type(ops) is not list or not all(isinstance(op, dict) for op in ops):
         raise _BadLine("'ops' must be a list of JSON patch operations")

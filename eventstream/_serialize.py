@@ -10,7 +10,7 @@ pydantic cannot serialize), so normalized events have the same JSON live and rep
 The form, value by value:
 
 - JSON scalars, lists and ``str``-keyed dicts are themselves.
-- LangChain objects of the classes replay rebuilds (:data:`ALLOWED_CLASSES`: messages
+- LangChain objects of the classes replay rebuilds (:func:`allowed_classes`: messages
   and chunks, documents, generations, prompt values, agent actions) are in LangChain's
   own serialization, ``langchain_core.load.dumpd``'s format:
   ``{"lc": 1, "type": "constructor", "id": [...], "kwargs": {...}}``. The hot type,
@@ -41,7 +41,7 @@ The form, value by value:
   a single key starting with ``$``) is wrapped: ``{"$dict": {...}}``.
 
 Safety of reading: no pickle, no import by name. A LangChain object is rebuilt with
-``langchain_core.load.Reviver`` only when its class is in :data:`ALLOWED_CLASSES`
+``langchain_core.load.Reviver`` only when its class is in :func:`allowed_classes`
 (messages, generations, documents, prompt values, agent actions: data classes without
 side effects); any other ``lc`` dict, and LangChain's escaped user dicts, stay plain
 dicts. Exception types are recreated by name only, as subclasses of
@@ -55,6 +55,7 @@ import copy
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import json
 import operator
 import pathlib
@@ -63,47 +64,20 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from langchain_core.agents import AgentAction, AgentActionMessageLog, AgentFinish
-from langchain_core.documents import Document
 from langchain_core.load import dumpd
 from langchain_core.load.load import Reviver as _LCReviver
 from langchain_core.load.serializable import Serializable
-from langchain_core.messages import (
-    AIMessage,
-    AIMessageChunk,
-    ChatMessage,
-    ChatMessageChunk,
-    FunctionMessage,
-    FunctionMessageChunk,
-    HumanMessage,
-    HumanMessageChunk,
-    RemoveMessage,
-    SystemMessage,
-    SystemMessageChunk,
-    ToolMessage,
-    ToolMessageChunk,
-)
-from langchain_core.outputs import (
-    ChatGeneration,
-    ChatGenerationChunk,
-    Generation,
-    GenerationChunk,
-)
-from langchain_core.prompt_values import (
-    ChatPromptValue,
-    ChatPromptValueConcrete,
-    StringPromptValue,
-)
+from langchain_core.messages import AIMessageChunk
 from pydantic import BaseModel
 
 from eventstream._errors import EventStreamError
 
 __all__ = [
-    "ALLOWED_CLASSES",
     "OpaqueValue",
     "ReplayedError",
     "Reviver",
     "UnreadableValue",
+    "allowed_classes",
     "dump_lc",
     "dumps_line",
     "dumps_value",
@@ -113,35 +87,72 @@ __all__ = [
     "text_frame",
 ]
 
-ALLOWED_CLASSES: tuple[type[Serializable], ...] = (
-    AIMessage,
-    AIMessageChunk,
-    HumanMessage,
-    HumanMessageChunk,
-    SystemMessage,
-    SystemMessageChunk,
-    ToolMessage,
-    ToolMessageChunk,
-    FunctionMessage,
-    FunctionMessageChunk,
-    ChatMessage,
-    ChatMessageChunk,
-    RemoveMessage,
-    Generation,
-    GenerationChunk,
-    ChatGeneration,
-    ChatGenerationChunk,
-    Document,
-    StringPromptValue,
-    ChatPromptValue,
-    ChatPromptValueConcrete,
-    AgentAction,
-    AgentFinish,
-    AgentActionMessageLog,
-)
-"""The LangChain classes replay rebuilds; any other serialized object stays a dict."""
+@functools.cache
+def allowed_classes() -> tuple[type[Serializable], ...]:
+    """The LangChain classes replay rebuilds; any other serialized object stays a dict.
 
-_ALLOWED = frozenset(ALLOWED_CLASSES)
+    Imported on first use (by a recording or a replay, not by ``import eventstream``):
+    documents, generations, prompt values and agent actions cost about 15 ms to import.
+    """
+    from langchain_core.agents import AgentAction, AgentActionMessageLog, AgentFinish
+    from langchain_core.documents import Document
+    from langchain_core.messages import (
+        AIMessage,
+        ChatMessage,
+        ChatMessageChunk,
+        FunctionMessage,
+        FunctionMessageChunk,
+        HumanMessage,
+        HumanMessageChunk,
+        RemoveMessage,
+        SystemMessage,
+        SystemMessageChunk,
+        ToolMessage,
+        ToolMessageChunk,
+    )
+    from langchain_core.outputs import (
+        ChatGeneration,
+        ChatGenerationChunk,
+        Generation,
+        GenerationChunk,
+    )
+    from langchain_core.prompt_values import (
+        ChatPromptValue,
+        ChatPromptValueConcrete,
+        StringPromptValue,
+    )
+
+    return (
+        AIMessage,
+        AIMessageChunk,
+        HumanMessage,
+        HumanMessageChunk,
+        SystemMessage,
+        SystemMessageChunk,
+        ToolMessage,
+        ToolMessageChunk,
+        FunctionMessage,
+        FunctionMessageChunk,
+        ChatMessage,
+        ChatMessageChunk,
+        RemoveMessage,
+        Generation,
+        GenerationChunk,
+        ChatGeneration,
+        ChatGenerationChunk,
+        Document,
+        StringPromptValue,
+        ChatPromptValue,
+        ChatPromptValueConcrete,
+        AgentAction,
+        AgentFinish,
+        AgentActionMessageLog,
+    )
+
+
+@functools.cache
+def _allowed() -> frozenset[type[Serializable]]:
+    return frozenset(allowed_classes())
 
 _NONE = type(None)
 _SCALARS = frozenset({str, int, float, bool, _NONE})
@@ -194,7 +205,7 @@ def _dict(value: Mapping[Any, Any]) -> Any:
 def _other(value: Any) -> Any:
     """Everything but the exact JSON types, tuples and ``AIMessageChunk``."""
     if isinstance(value, Serializable):
-        if type(value) in _ALLOWED:
+        if type(value) in _allowed():
             return dumpd(value)
         # Not rebuilt by replay: its fields, which give the same JSON as the object.
         return _model(value)
@@ -672,7 +683,7 @@ class Reviver:
     """
 
     def __init__(self) -> None:
-        self._lc_reviver = _LCReviver(allowed_objects=list(ALLOWED_CLASSES))
+        self._lc_reviver = _LCReviver(allowed_objects=list(allowed_classes()))
         self._allowed: frozenset[tuple[str, ...]] = frozenset(
             self._lc_reviver.allowed_class_paths or ()
         )

@@ -216,3 +216,35 @@ def test_no_module_reaches_into_another_modules_private_members() -> None:
             ):
                 offences.append(f"{name}:{node.lineno} .{node.attr}")
     assert offences == []
+
+
+# -- startup: what `import eventstream` leaves out ------------------------------------
+
+
+def test_import_leaves_out_what_only_some_paths_need() -> None:
+    """``import eventstream`` (and so every CLI call) does not import LangChain's tracers
+    (they pull in langsmith: a third of a second), asyncio, the classes only replay
+    rebuilds, or any optional framework. The time it takes is measured in
+    ``bench/startup.py``, not here."""
+    code = "import sys, eventstream; print('\\n'.join(sorted(sys.modules)))"
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    for module in (
+        "langsmith",
+        "langchain_core.tracers",
+        "langchain_core.agents",
+        "langchain_core.documents",
+        "langchain_core.prompt_values",
+        "asyncio",
+        "fastapi",
+        "starlette",
+        "uvicorn",
+        "langchain",
+        "langgraph",
+        "eventstream.adapters",
+        "eventstream.testing",
+    ):
+        assert module not in loaded, module
