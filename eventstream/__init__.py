@@ -7,6 +7,8 @@ async for token in select(events, types=["token"], tags=["agent_llm"]):
     print(token.text, end="")
 """
 
+import typing as _typing
+
 from eventstream._answer import (
     Answer,
     AnswerEnd,
@@ -50,6 +52,14 @@ from eventstream._record import Recorder, Replay, record, replay
 from eventstream._select import Selection, Selector, select
 from eventstream._serialize import OpaqueValue, ReplayedError
 from eventstream._stream import EventStream, normalize
+
+if _typing.TYPE_CHECKING:
+    from collections.abc import Sequence
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+
+__version__ = "0.1.0"
+"""This eventstream's version (also ``eventstream --version``)."""
 
 __all__ = [
     "EVENT_ADAPTER",
@@ -99,3 +109,43 @@ __all__ = [
     "replay",
     "select",
 ]
+
+
+def _source_checkout_adapters() -> None:
+    """Run from a source checkout, ``eventstream.adapters`` is the checkout's top-level
+    ``adapters/`` folder, as an install maps it.
+
+    The package installs ``adapters/`` as ``eventstream.adapters``; an editable install
+    maps it with a finder of its own. Run from the checkout's root after a regular
+    install, though, ``./eventstream`` comes first on ``sys.path`` and shadows the
+    installed package, and it has no ``adapters`` inside: this finder, consulted last,
+    supplies it. An installed package has ``adapters`` inside and gets no finder.
+    """
+    import os
+    import sys
+
+    here = os.path.dirname(__file__)
+    adapters = os.path.join(os.path.dirname(here), "adapters")
+    init = os.path.join(adapters, "__init__.py")
+    if os.path.isdir(os.path.join(here, "adapters")) or not os.path.isfile(init):
+        return
+
+    class AdaptersFinder:
+        def find_spec(
+            self,
+            name: str,
+            path: "Sequence[str] | None",
+            target: "ModuleType | None" = None,
+            /,
+        ) -> "ModuleSpec | None":
+            if name != "eventstream.adapters":
+                return None
+            from importlib.util import spec_from_file_location
+
+            return spec_from_file_location(name, init, submodule_search_locations=[adapters])
+
+    sys.meta_path.append(AdaptersFinder())
+
+
+_source_checkout_adapters()
+del _source_checkout_adapters

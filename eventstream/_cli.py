@@ -1,20 +1,23 @@
-"""The ``eventstream`` command: look at recorded streams.
+"""The ``eventstream`` command: look at recorded streams, watch an agent stream.
 
     eventstream dump PATH [--types T,..] [--tags T,..] [--names N,..] [--inside X,..] [--json]
     eventstream dump PATH --answer [--tool NAME --field NAME | --prefix TEXT] [--tags ..] [--json]
     eventstream stats PATH
-    eventstream demo [--record PATH] [--live]
+    eventstream demo [--agent cat|math] [--record PATH] [--delay S] [--live]
     eventstream serve [--host H] [--port P]
+    eventstream --version
 
 ``dump`` prints a recording's normalized events as a readable trace (or, with
 ``--json``, as JSON Lines); ``dump --answer`` prints only the agent's answer (see
 :func:`eventstream.answer`: the final turns' text, the ``--tool``'s ``--field``, or the
 text after ``--prefix``; ``--json`` prints the answer items, every turn's); ``stats``
-prints a table of its runs. Both replay the file without pacing. Exit codes: 0 done; 1
-the file could not be read (missing, not a recording, unreadable lines: what could be
-read is still printed), or ``--answer`` found no answer; 2 a usage error.
+prints a table of its runs. Both replay the file without pacing, and read a headerless
+JSON Lines file of raw stream items too (``eventstream._raw``: no timings). Exit codes:
+0 done; 1 the file could not be read (missing, not a recording, unreadable lines: what
+could be read is still printed), or ``--answer`` found no answer; 2 a usage error.
 Messages go to stderr. ``demo`` is implemented in ``eventstream._demo``, ``serve`` in
 ``eventstream._serve`` (imported only when asked for: it needs the ``serve`` extra).
+The help text is plain text written for users, here, not these docstrings.
 """
 
 from __future__ import annotations
@@ -22,16 +25,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import importlib.util
 import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
+from eventstream import __version__
 from eventstream._answer import AnswerItem, AnswerReader, AnswerText, NoAncestryError
-from eventstream._errors import EventStreamError
+from eventstream._errors import EventStreamError, RecordingError
 from eventstream._events import Event
+from eventstream._extras import install_hint
 from eventstream._json import event_to_json, valid_text
+from eventstream._raw import RAW_NOTE, RawItems, raw_form
 from eventstream._record import Replay, replay
 from eventstream._select import Selector
 from eventstream._serialize import ReplayedError
@@ -41,6 +48,81 @@ from eventstream._trace import stats_lines, trace_lines
 __all__ = ["main", "timed_events"]
 
 PROG = "eventstream"
+
+Recording = Replay | RawItems
+"""What ``dump`` and ``stats`` read: a recording, or a file of raw stream items."""
+
+DESCRIPTION = """\
+LangChain's streaming output as one small, typed event stream: look at recorded
+streams, or watch an agent stream live.
+
+commands:
+  dump      print a recording as a tree of runs (or only the agent's answer)
+  stats     print a table of a recording's runs
+  demo      run a scripted agent on ChatOpenAI and print what it streams, live
+  serve     serve the demo agent over HTTP (SSE, NDJSON, WebSocket, AG-UI, AI SDK)"""
+
+EXAMPLES = """\
+examples:
+  eventstream demo                              a scripted agent, streamed live
+  eventstream demo --record run.jsonl           ... and recorded
+  eventstream dump run.jsonl                    the recording as a tree of runs
+  eventstream dump run.jsonl --inside get_items only what ran inside that tool
+  eventstream dump run.jsonl --answer           only the agent's answer
+  eventstream stats run.jsonl                   a table of its runs
+  eventstream serve                             the demo agent over HTTP, with a page
+
+Record a run from Python with eventstream.record(agent.astream_events(...), "run.jsonl").
+"eventstream COMMAND --help" says more about each command."""
+
+DUMP_DESCRIPTION = """\
+Print a recorded stream as a tree of runs: starts and ends with durations, tokens as
+text, tool calls with their arguments, tool results, errors. Options select what is
+printed, as eventstream.select() does (each takes a comma-separated list).
+
+PATH is a recording (made by eventstream.record() or "eventstream demo --record"), or
+a JSON Lines file of raw stream items without a header: astream_events dicts, astream_log
+patches, LangGraph stream-mode items, astream_events v3 events, or what LangServe's
+/stream_events and /stream_log send (saved as JSON lines or as the SSE text). Raw items
+have no timings, and replay less exactly than a recording."""
+
+DUMP_EXAMPLES = """\
+examples:
+  eventstream dump run.jsonl
+  eventstream dump run.jsonl --types token --tags agent_llm
+  eventstream dump run.jsonl --inside get_items
+  eventstream dump run.jsonl --json | head
+  eventstream dump run.jsonl --answer --tool final_answer --field answer"""
+
+STATS_DESCRIPTION = """\
+Print one row per run of a recorded stream: its name, type, duration, tokens, time to
+first token and tokens per second; then the totals. PATH is read as for "dump"."""
+
+STATS_EXAMPLES = """\
+example:
+  eventstream stats run.jsonl"""
+
+SERVE_DESCRIPTION = """\
+Serve the demo agent (the cat agent on ChatOpenAI against a local server that plays
+scripted answers: no API key, no network) until interrupted. Open the page at / to ask
+it; clients use:
+
+  POST /runs {"input": "..."}        start a run: {"run_id": "..."}
+  GET  /runs/ID/events               the run's events as Server-Sent Events
+                                     (?types=token&tags=agent_llm selects; resumes
+                                     with Last-Event-ID)
+  GET  /runs/ID/events.ndjson        the same as NDJSON
+  WS   /runs/ID/ws                   the same over a WebSocket
+  POST /agui                         AG-UI (HttpAgent, CopilotKit)
+  POST /api/chat                     the AI SDK's useChat
+
+Needs FastAPI and uvicorn: pip install "eventstream[serve]"."""
+
+SERVE_EXAMPLES = """\
+examples:
+  eventstream serve
+  eventstream serve --port 8080 --delay 0
+  curl -N 'localhost:8000/runs/RUN_ID/events?types=token'"""
 
 
 class _UsageError(Exception):
@@ -61,20 +143,34 @@ def _names(value: str) -> list[str]:
 
 
 def _parser() -> argparse.ArgumentParser:
+    raw = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
         prog=PROG,
-        description="Look at LangChain streams recorded with eventstream.record().",
+        usage=f"{PROG} [-h] [--version] COMMAND ...",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=raw,
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"{PROG} {__version__}",
+        help="print the version and exit",
+    )
+    # Listed in DESCRIPTION: argparse's own listing adds a line of its own.
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_Parser, help=argparse.SUPPRESS, prog=PROG
+    )
     commands.required = True
 
     dump = commands.add_parser(
         "dump",
-        help="print a recording as a readable trace",
-        description="Print a recording's runs as an indented tree: starts and ends, "
-        "tokens as text, tool calls, tool results, errors.",
+        help="print a recording as a tree of runs (or only the agent's answer)",
+        description=DUMP_DESCRIPTION,
+        epilog=DUMP_EXAMPLES,
+        formatter_class=raw,
     )
-    dump.add_argument("path", metavar="PATH", help="a recording (JSON Lines)")
+    dump.add_argument("path", metavar="PATH", help="a recording, or raw items as JSON Lines")
     for option, what in (
         ("--types", "only events of these types (start, token, tool_call_chunk, tool_call, …)"),
         ("--tags", "only events of runs with one of these tags"),
@@ -85,9 +181,9 @@ def _parser() -> argparse.ArgumentParser:
     dump.add_argument("--json", action="store_true", help="print the events as JSON Lines instead")
     answer = dump.add_argument_group(
         "only the answer",
-        "--answer prints only the agent's answer: by default the text of its model's final "
-        "turns (--tags/--names say which model is the agent's); --tool/--field or --prefix "
-        "pick the other two ways agents mark it.",
+        "--answer prints only the agent's answer: by default the text of its model's\n"
+        "final turns (--tags/--names say which model is the agent's); --tool/--field or\n"
+        "--prefix pick the other two ways agents mark it.",
     )
     answer.add_argument("--answer", action="store_true", help="print only the agent's answer")
     answer.add_argument(
@@ -102,26 +198,47 @@ def _parser() -> argparse.ArgumentParser:
     stats = commands.add_parser(
         "stats",
         help="print a table of a recording's runs",
-        description="Print one row per run: name, type, duration, tokens, time to "
-        "first token, tokens per second; then totals.",
+        description=STATS_DESCRIPTION,
+        epilog=STATS_EXAMPLES,
+        formatter_class=raw,
     )
-    stats.add_argument("path", metavar="PATH", help="a recording (JSON Lines)")
+    stats.add_argument("path", metavar="PATH", help="a recording, or raw items as JSON Lines")
     stats.add_argument("--strict", action="store_true", help="stop at the first unreadable line")
 
+    # Parsed by their own modules (main() hands them their arguments): listed here for
+    # the help.
     commands.add_parser(
         "demo",
-        help="run the cat agent against a local server and show its live trace",
+        help="run a scripted agent on ChatOpenAI and print what it streams, live",
         add_help=False,
     )
     commands.add_parser(
         "serve",
-        help="serve the demo agent over SSE, NDJSON and WebSocket, with a page",
+        help="serve the demo agent over HTTP (SSE, NDJSON, WebSocket, AG-UI, AI SDK)",
         add_help=False,
     )
     return parser
 
 
-def timed_events(recording: Replay) -> Iterator[tuple[float, Event]]:
+def _open(path: str, strict: bool) -> Recording:
+    """The recording at ``path``, or its raw items when it holds raw items."""
+    form = raw_form(path)
+    if form is not None:
+        return RawItems(path, form, strict=strict)
+    try:
+        return replay(path, strict=strict)
+    except RecordingError as exc:
+        if exc.line == 1 and "not an eventstream recording" in str(exc):
+            msg = (
+                "not an eventstream recording, nor JSON Lines of raw stream items; "
+                'make a recording with eventstream.record(agent.astream_events(...), "run.jsonl") '
+                "in Python, or with: eventstream demo --record run.jsonl"
+            )
+            raise RecordingError(msg, path=exc.path, line=1) from exc
+        raise
+
+
+def timed_events(recording: Replay | RawItems) -> Iterator[tuple[float, Event]]:
     """``(offset, event)``: each normalized event with the recorded time offset of the
     raw item it came from (the events that end the stream get the last offset)."""
     for event in normalize(recording):
@@ -152,13 +269,13 @@ def _answer_reader(args: argparse.Namespace) -> AnswerReader | None:
         raise _UsageError(f"{PROG} dump: error: {exc}") from exc
 
 
-def _answer_items(recording: Replay, reader: AnswerReader) -> Iterator[AnswerItem]:
+def _answer_items(recording: Recording, reader: AnswerReader) -> Iterator[AnswerItem]:
     for event in normalize(recording):
         yield from reader.feed(event)
     yield from reader.close()
 
 
-def _dump_answer(recording: Replay, reader: AnswerReader, as_json: bool, out: TextIO) -> None:
+def _dump_answer(recording: Recording, reader: AnswerReader, as_json: bool, out: TextIO) -> None:
     """Print the answer: the text of final turns, each turn's as soon as it ends (the
     default mode's turns are known final only then), or every item as JSON."""
     found = False
@@ -181,11 +298,12 @@ def _dump_answer(recording: Replay, reader: AnswerReader, as_json: bool, out: Te
         raise _NoAnswer(f"no answer in {recording.path}")
 
 
-def _dump(args: argparse.Namespace, out: TextIO) -> Replay:
+def _dump(args: argparse.Namespace, out: TextIO) -> Recording:
     types = args.types
     answer = _answer_reader(args)
     if answer is not None:
-        recording = replay(args.path, strict=args.strict)
+        recording = _open(args.path, args.strict)
+        _note_raw(recording)
         _dump_answer(recording, answer, args.json, out)
         return recording
     try:
@@ -196,32 +314,94 @@ def _dump(args: argparse.Namespace, out: TextIO) -> Replay:
         )
     except ValueError as exc:
         raise _UsageError(f"{PROG} dump: error: {exc}") from exc
-    recording = replay(args.path, strict=args.strict)
-    entries = timed_events(recording)
+    recording = _open(args.path, args.strict)
+    _note_raw(recording)
+    seen = _Seen(selector)
+    entries = seen.count(timed_events(recording))
     if args.json:
         for _, event in entries:
             if selector is None or selector.accepts(event):
                 out.write(event_to_json(event) + "\n")
     else:
         header = recording.header
-        title = (
-            f"# {recording.path}: {header.get('source')} recorded {header.get('created')}"
-            f" with langchain-core {header.get('langchain_core')}"
-        )
+        if isinstance(recording, RawItems):
+            kind = recording.format() or "unrecognised"
+            title = f"# {recording.path}: {header.get('source')}, raw items read as {kind}"
+        else:
+            title = (
+                f"# {recording.path}: {header.get('source')} recorded {header.get('created')}"
+                f" with langchain-core {header.get('langchain_core')}"
+            )
         _write_lines([title], out)
         show_chunks = bool(types) and "tool_call_chunk" in types
-        _write_lines(trace_lines(entries, selector=selector, show_chunks=show_chunks), out)
+        timed = not isinstance(recording, RawItems)
+        _write_lines(
+            trace_lines(entries, selector=selector, show_chunks=show_chunks, timed=timed), out
+        )
+    seen.report(args)
     return recording
 
 
-def _stats(args: argparse.Namespace, out: TextIO) -> Replay:
-    recording = replay(args.path, strict=args.strict)
+class _Seen:
+    """Counts what a selection matched, and what there was to match, to say so when it
+    matched nothing."""
+
+    def __init__(self, selector: Selector | None) -> None:
+        self.selector = selector
+        self.matched = 0
+        self.names: dict[str, None] = {}
+        self.tags: dict[str, None] = {}
+
+    def count(self, entries: Iterator[tuple[float, Event]]) -> Iterator[tuple[float, Event]]:
+        if self.selector is None:
+            yield from entries
+            return
+        accepts = self.selector.matcher()
+        for offset, event in entries:
+            if accepts(event):
+                self.matched += 1
+            self.names.setdefault(event.name)
+            # LangChain's own step tags (seq:step:1, graph:step:2) say nothing to select by.
+            self.tags.update(dict.fromkeys(t for t in event.tags if ":step:" not in t))
+            yield offset, event
+
+    def report(self, args: argparse.Namespace) -> None:
+        if self.selector is None or self.matched:
+            return
+        asked = " ".join(
+            f"--{option} {','.join(getattr(args, option))}"
+            for option in ("types", "tags", "names", "inside")
+            if getattr(args, option)
+        )
+        sys.stderr.write(
+            f"{PROG}: nothing matched {asked}; runs here are named "
+            f"{_listing(self.names)} and tagged {_listing(self.tags)}\n"
+        )
+
+
+def _listing(values: dict[str, None], most: int = 12) -> str:
+    names = list(values)
+    if not names:
+        return "(none)"
+    shown = ", ".join(names[:most])
+    return shown + (f" … ({len(names) - most} more)" if len(names) > most else "")
+
+
+def _note_raw(recording: Recording) -> None:
+    if isinstance(recording, RawItems):
+        sys.stderr.write(f"{PROG}: {recording.path}: {RAW_NOTE}\n")
+
+
+def _stats(args: argparse.Namespace, out: TextIO) -> Recording:
+    recording = _open(args.path, args.strict)
+    _note_raw(recording)
     entries: list[tuple[float, Event]] = []
     try:
         entries.extend(timed_events(recording))
     finally:
         # A stream recorded as raising (or cut short) still has runs worth counting.
-        _write_lines(stats_lines(entries), out)
+        timed = not isinstance(recording, RawItems)
+        _write_lines(stats_lines(entries, timed=timed), out)
     return recording
 
 
@@ -237,15 +417,30 @@ def _demo(argv: Sequence[str]) -> int:
     return int(result or 0)
 
 
+_SERVE_NEEDS = ("fastapi", "uvicorn", "langchain", "langchain_openai")
+"""What ``eventstream serve`` imports to serve the demo agent (the ``serve`` extra)."""
+
+
 def _serve(argv: Sequence[str]) -> int:
     from eventstream import _serve
 
-    parser = argparse.ArgumentParser(prog=f"{PROG} serve", description=_serve.__doc__)
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} serve",
+        description=SERVE_DESCRIPTION,
+        epilog=SERVE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _serve.add_arguments(parser)
     try:
         args = parser.parse_args(list(argv))
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 0
+    absent = [name for name in _SERVE_NEEDS if importlib.util.find_spec(name) is None]
+    if absent:
+        needs = "FastAPI, uvicorn, LangChain and langchain-openai"
+        hint = install_hint(f"{PROG} serve", needs, "serve")
+        sys.stderr.write(f"{hint} (missing: {', '.join(absent).replace('_', '-')})\n")
+        return 2
     return _serve.main(args)
 
 

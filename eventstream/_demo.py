@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import sys
 from collections.abc import AsyncIterable, Callable
@@ -26,11 +27,62 @@ from typing import Any, TextIO
 from eventstream._ancestry import Ancestry
 from eventstream._answer import AnswerEnd, AnswerReader, AnswerText
 from eventstream._events import End, Event, Start, Token, ToolCall, ToolResult
+from eventstream._extras import install_hint
 from eventstream._stream import normalize
 
-__all__ = ["AnswerPrinter", "LivePrinter", "main"]
+__all__ = ["AnswerPrinter", "LivePrinter", "check_record_path", "main", "seconds"]
 
 PROG = "eventstream demo"
+
+DESCRIPTION = """\
+Run an agent and print what a UI would show, as it streams: the answer, each tool call
+with its arguments, the text of the LLMs running inside each tool (labelled with the
+tool), each result. The models are ChatOpenAI talking to a local OpenAI-compatible
+server that plays scripted answers: no API key, no network, and the same answer to any
+question. --live uses the real OpenAI API instead.
+
+agents:
+  cat    (default) finds the cat; its tools run LLMs of their own
+  math   adds two numbers, and answers through a final_answer tool whose "answer"
+         argument streams out of the call's fragments"""
+
+EXAMPLES = """\
+examples:
+  eventstream demo
+  eventstream demo --agent math
+  eventstream demo --record run.jsonl && eventstream dump run.jsonl
+  OPENAI_API_KEY=sk-... eventstream demo --live
+
+Needs LangChain and langchain-openai: pip install "eventstream[demo]"."""
+
+INSTALL_HINT = install_hint(PROG, "LangChain and langchain-openai", "demo")
+_DEMO_PACKAGES = frozenset({"langchain", "langchain_openai", "langgraph", "openai"})
+
+
+def seconds(value: str) -> float:
+    """An argparse type: a number of seconds, 0 or more."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number >= 0):
+        msg = f"expected a number of seconds, 0 or more; got {value!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return number
+
+
+def check_record_path(path: str) -> str | None:
+    """Why a recording cannot be written to ``path`` (``None`` when it can), said before
+    the run starts rather than as a traceback after it."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return f"cannot record to {path}: it is a folder; give a file name inside it"
+    if not os.path.isdir(folder):
+        where = os.path.dirname(path) or folder
+        return f"cannot record to {path}: the folder {where} does not exist (create it first)"
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        return f"cannot record to {path}: not allowed to write there"
+    return None
 
 
 class LivePrinter:
@@ -167,18 +219,19 @@ class AnswerPrinter:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    parser.add_argument("--record", metavar="PATH", help="also record the raw stream here")
-    parser.add_argument(
-        "--live", action="store_true", help="use the real OpenAI API (needs OPENAI_API_KEY)"
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--model", default="gpt-4o-mini", help="OpenAI model for --live")
     parser.add_argument(
-        "--agent",
-        choices=("cat", "math"),
-        default="cat",
-        help="cat: the cat agent (default); math: seed 001's agent, whose answer streams "
-        "out of its final_answer tool's arguments",
+        "--agent", choices=("cat", "math"), default="cat", help="which agent (default cat)"
+    )
+    parser.add_argument(
+        "--record",
+        metavar="PATH",
+        help="also record the raw stream to this file, for eventstream dump",
     )
     parser.add_argument(
         "--source",
@@ -191,9 +244,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--delay",
-        type=float,
+        type=seconds,
         default=0.02,
-        help="seconds between the local server's chunks (default 0.02; 0 for no pacing)",
+        metavar="SECONDS",
+        help="pause between the local server's chunks (default 0.02; 0: no pause)",
+    )
+    parser.add_argument(
+        "--live", action="store_true", help="use the real OpenAI API (needs OPENAI_API_KEY)"
+    )
+    parser.add_argument(
+        "--model", default="gpt-4o-mini", help="the OpenAI model for --live (default gpt-4o-mini)"
     )
     return parser
 
@@ -223,10 +283,17 @@ async def _run(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; 0 on success, 1 when the run fails, 2 for bad usage."""
+    parser = _parser()
     try:
-        args = _parser().parse_args(argv)
+        args = parser.parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 0
+    if args.record:
+        problem = check_record_path(args.record)
+        if problem is not None:
+            parser.print_usage(sys.stderr)
+            sys.stderr.write(f"{PROG}: error: {problem}\n")
+            return 2
     from eventstream import testing
 
     printer: LivePrinter | AnswerPrinter
@@ -261,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         else:
-            with testing.OpenAIServer(scripts, delay=max(args.delay, 0.0)) as server:
+            with testing.OpenAIServer(scripts, delay=args.delay) as server:
                 asyncio.run(
                     _run(
                         lambda: build(lambda role: testing.chat_model(server, role)),
@@ -273,6 +340,13 @@ def main(argv: list[str] | None = None) -> int:
                 )
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in _DEMO_PACKAGES:
+            raise
+        printer.finish()
+        missing = (exc.name or "").partition(".")[0].replace("_", "-")
+        sys.stderr.write(f"{INSTALL_HINT} (missing: {missing})\n")
+        return 1
     except Exception as exc:
         printer.finish()
         sys.stderr.write(f"{PROG}: the run failed: {type(exc).__name__}: {exc}\n")

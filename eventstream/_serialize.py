@@ -87,6 +87,7 @@ __all__ = [
     "text_frame",
 ]
 
+
 @functools.cache
 def allowed_classes() -> tuple[type[Serializable], ...]:
     """The LangChain classes replay rebuilds; any other serialized object stays a dict.
@@ -153,6 +154,7 @@ def allowed_classes() -> tuple[type[Serializable], ...]:
 @functools.cache
 def _allowed() -> frozenset[type[Serializable]]:
     return frozenset(allowed_classes())
+
 
 _NONE = type(None)
 _SCALARS = frozenset({str, int, float, bool, _NONE})

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from eventstream._demo import seconds
 from eventstream.adapters import (
     ConversationError,
     RunRegistry,
@@ -207,7 +208,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument(
         "--delay",
-        type=float,
+        type=seconds,
         default=DEFAULT_DELAY,
         help=f"seconds between the demo model's streamed frames (default {DEFAULT_DELAY})",
     )

@@ -43,6 +43,10 @@ def _seconds(value: float) -> str:
     return f"{value:9.3f}s"
 
 
+def _no_time(value: float) -> str:
+    return " " * 10
+
+
 def duration_text(seconds: float) -> str:
     """``"12.3 ms"`` under a second, ``"1.234 s"`` from there."""
     if seconds < 1.0:
@@ -71,13 +75,16 @@ def trace_lines(
     *,
     selector: Selector | None = None,
     show_chunks: bool = False,
+    timed: bool = True,
 ) -> Iterator[str]:
     """The trace of timed events, line by line.
 
     Only events that ``selector`` accepts are printed (all events still place runs in
     the tree). Tool-call fragments are left out unless ``show_chunks``: the complete
-    call is printed when the model run ends.
+    call is printed when the model run ends. ``timed=False`` (events without recorded
+    times) leaves the time column blank and durations out.
     """
+    seconds = _seconds if timed else _no_time
     ancestry = Ancestry()
     starts: dict[str, float] = {}
     text: list[str] = []
@@ -105,14 +112,14 @@ def trace_lines(
             starts[event.run_id] = offset
         if accepts is not None and not accepts(event):
             continue
-        prefix = f"{_seconds(offset)}  {_INDENT * depth}"
+        prefix = f"{seconds(offset)}  {_INDENT * depth}"
         inner = prefix + _INDENT
         if isinstance(event, Token):
             key = (event.run_id, event.kind)
             if key != text_key:
                 yield from flush()
                 text_key = key
-                text_time = f"{_seconds(offset)}  "
+                text_time = f"{seconds(offset)}  "
                 text_indent = _INDENT * (depth + 1)
                 # Text resuming after another run's lines (parallel runs interleave)
                 # names its run.
@@ -130,7 +137,7 @@ def trace_lines(
             yield line
         elif isinstance(event, End):
             began = starts.pop(event.run_id, None)
-            took = f" {duration_text(offset - began)}" if began is not None else ""
+            took = f" {duration_text(offset - began)}" if began is not None and timed else ""
             line = f"{prefix}< {event.name} ({event.run_type}){took}"
             if event.error is not None:
                 line += f" ERROR: {_short(event.error)}"
@@ -242,8 +249,9 @@ def _tree_order(runs: dict[str, RunStats]) -> list[RunStats]:
     return ordered
 
 
-def stats_lines(entries: Iterable[tuple[float, Event]]) -> list[str]:
-    """The stats table: one row per run (indented as in the trace), then totals."""
+def stats_lines(entries: Iterable[tuple[float, Event]], *, timed: bool = True) -> list[str]:
+    """The stats table: one row per run (indented as in the trace), then totals.
+    ``timed=False`` (events without recorded times): no durations, times or rates."""
     runs, last = run_stats(entries)
     usages = [run.usage for run in runs if run.usage is not None]
     header: tuple[str, ...] = ("run", "type", "duration", "tokens", "ttft", "tok/s")
@@ -266,7 +274,9 @@ def stats_lines(entries: Iterable[tuple[float, Event]]) -> list[str]:
             usage = run.usage
             row += (f"{usage.input_tokens}/{usage.output_tokens}" if usage else "-",)
         rows.append(row)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    if not timed:  # duration, ttft and tok/s say nothing without times
+        rows = [tuple(cell for i, cell in enumerate(row) if i not in (2, 4, 5)) for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for row in rows:
         cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
@@ -275,15 +285,15 @@ def stats_lines(entries: Iterable[tuple[float, Event]]) -> list[str]:
     tokens = sum(run.tokens for run in runs)
     firsts = [run.first_token for run in runs if run.first_token is not None]
     failed = sum(1 for run in runs if run.error)
-    total = (
-        f"total: {len(runs)} runs"
-        + (f" ({failed} failed, marked !)" if failed else "")
-        + f", {duration_text(last)}, {tokens} tokens"
-    )
-    if firsts:
-        total += f", first token at {duration_text(min(firsts))}"
-        if last > 0:
-            total += f", {tokens / last:.1f} tok/s"
+    total = f"total: {len(runs)} runs" + (f" ({failed} failed, marked !)" if failed else "")
+    if timed:
+        total += f", {duration_text(last)}, {tokens} tokens"
+        if firsts:
+            total += f", first token at {duration_text(min(firsts))}"
+            if last > 0:
+                total += f", {tokens / last:.1f} tok/s"
+    else:
+        total += f", {tokens} tokens (no timings: the file has none)"
     if usages:
         total += (
             f", usage {sum(u.input_tokens for u in usages)} in + "

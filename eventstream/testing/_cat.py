@@ -19,6 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.tools import BaseTool, tool
 
+from eventstream._extras import missing
 from eventstream.testing._script import Step, interleave, text, tool_call
 
 __all__ = [
@@ -109,7 +110,10 @@ def cat_tools(make_model: Callable[[str], BaseChatModel]) -> list[BaseTool]:
 
 def build_cat_agent(make_model: Callable[[str], BaseChatModel]) -> Any:
     """The cat agent: ``create_agent`` with the agent LLM tagged ``agent_llm``."""
-    from langchain.agents import create_agent
+    try:
+        from langchain.agents import create_agent
+    except ModuleNotFoundError as exc:
+        raise missing(exc, "build_cat_agent()", "demo") from exc
 
     # ``create_agent`` unwraps ``with_config`` bindings to bind tools, so the tag goes
     # on the model itself.

@@ -19,6 +19,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool, tool
 
+from eventstream._extras import missing
 from eventstream.testing._script import Step, text, tool_call
 
 __all__ = [
@@ -88,7 +89,10 @@ def math_tools() -> list[BaseTool]:
 
 def build_math_agent(make_model: Callable[[str], BaseChatModel]) -> Any:
     """The math agent: ``create_agent`` with the model tagged ``agent_llm``."""
-    from langchain.agents import create_agent
+    try:
+        from langchain.agents import create_agent
+    except ModuleNotFoundError as exc:
+        raise missing(exc, "build_math_agent()", "demo") from exc
 
     model = make_model("agent").model_copy(update={"tags": ["agent_llm"]})
     return create_agent(model, math_tools(), name="math_agent")

@@ -53,6 +53,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from eventstream._extras import missing
 from eventstream.testing._cat import build_cat_agent
 from eventstream.testing._script import Fail, Reasoning, Step, Text, ToolCallPiece
 
@@ -625,9 +626,8 @@ def chat_model(server: OpenAIServer, role: str, **kwargs: Any) -> ChatOpenAI:
 
     try:
         from langchain_openai import ChatOpenAI
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        msg = "chat_model() needs langchain-openai: pip install langchain-openai"
-        raise ImportError(msg) from exc
+    except ModuleNotFoundError as exc:
+        raise missing(exc, "chat_model()", "demo") from exc
     options: dict[str, Any] = {"streaming": True, "max_retries": 0, "timeout": 30.0, **kwargs}
     return ChatOpenAI(base_url=server.base_url, api_key=SecretStr("test"), model=role, **options)
 
