@@ -102,7 +102,7 @@ class AnswerEnd:
 
     args: dict[str, Any] = field(default_factory=lambda: _NO_ARGS)
     """With ``tool``: the call's complete arguments, parsed (the answer field among
-    them, and the others: seed 001's ``tools_used``). ``{}`` otherwise."""
+    them, and the others: the math agent's ``tools_used``). ``{}`` otherwise."""
 
     error: str | None = None
     """``None``, or what went wrong: the model run's error, or why the answer field
@@ -192,7 +192,7 @@ class AnswerReader:
             if field is None:
                 msg = (
                     f"tool={tool!r} needs field=: the name of the string argument that "
-                    "holds the answer (field='answer' for seed 001's final_answer tool)"
+                    "holds the answer (field='answer' for the math agent's final_answer tool)"
                 )
                 raise ValueError(msg)
             FieldStreamer(field)  # checks the name

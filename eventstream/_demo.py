@@ -8,7 +8,7 @@ dump``. The printer shows what a UI would: the agent's answer as it streams, eac
 call with its arguments, the tokens of the LLMs running inside each tool (labelled with
 the tool, never mixed into the answer), and each result.
 
-``--agent math`` runs seed 001's math agent instead: it answers by calling a
+``--agent math`` runs the math agent instead: it answers by calling a
 ``final_answer`` tool, and :class:`AnswerPrinter` streams the ``answer`` argument out of
 that call's JSON fragments as they arrive (``eventstream.answer``'s tool mode, through
 its sans-IO :class:`~eventstream.AnswerReader`), then the other arguments.
@@ -50,6 +50,7 @@ EXAMPLES = """\
 examples:
   eventstream demo
   eventstream demo --agent math
+  eventstream demo --source modes
   eventstream demo --record run.jsonl && eventstream dump run.jsonl
   OPENAI_API_KEY=sk-... eventstream demo --live
 
@@ -158,7 +159,7 @@ class LivePrinter:
 
 
 class AnswerPrinter:
-    """Prints seed 001's view of an agent that answers through a tool: the agent's own
+    """Prints the view of an agent that answers through a tool: the agent's own
     words, its tool calls and results, and the answer tool's ``field`` streamed out of
     the call's argument fragments as they arrive, then the call's other arguments.
     """

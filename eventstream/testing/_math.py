@@ -1,4 +1,4 @@
-"""Seed 001's math agent: arithmetic tools and a ``final_answer`` tool that carries the
+"""The math agent: arithmetic tools and a ``final_answer`` tool that carries the
 answer in its arguments.
 
 The agent (``create_agent``, its model tagged ``agent_llm``) says what it will do and
@@ -55,7 +55,7 @@ MATH_SCRIPTS: dict[str, list[list[Step]]] = {
 
 
 def math_tools() -> list[BaseTool]:
-    """Seed 001's tools: four arithmetic tools and ``final_answer``."""
+    """The math agent's tools: four arithmetic tools and ``final_answer``."""
 
     @tool
     def add(x: float, y: float) -> float:

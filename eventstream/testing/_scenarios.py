@@ -211,7 +211,7 @@ SCENARIOS: dict[str, Scenario] = {
     for s in (
         Scenario(
             "cat_agent",
-            "The seed's cat agent: where_cat_is_hiding (LLM tagged hiding_spot), then "
+            "The cat agent: where_cat_is_hiding (LLM tagged hiding_spot), then "
             "get_items (prompt + LLM tagged get_items) and cat_mood (untagged LLM) in "
             "parallel with interleaved argument fragments, then the answer.",
             CAT_SCRIPTS,
