@@ -5,7 +5,8 @@ against the local OpenAI-compatible server, slowed down so the page really strea
 A ``MutationObserver`` installed before the question is asked records every state of
 the answer bubble and of the ``get_items`` card, so the test sees how they streamed,
 not only where they ended. Screenshots go to ``artifacts/``: ``browser_cat_streaming.png``
-(mid-run) and ``browser_cat.png`` (done).
+(mid-run) and ``browser_cat.png`` (done), at 1280 px; ``browser_cat_420.png``, two
+questions on a 420 px wide screen.
 
 Playwright never downloads a browser here: it drives ``/usr/bin/chromium``. Without
 it the test skips, except under CI (``CI`` set), where it fails.
@@ -124,8 +125,10 @@ def test_the_page_streams_the_answer_and_the_tool_calls_in_chromium(page_url: st
             )
             page.goto(page_url)
             page.evaluate(RECORDER)
+            notice = page.text_content("#scripted") or ""
             page.fill("#question", CAT_QUESTION)
             page.click("#send")
+            asked = page.input_value("#question")
             # Mid-run: the get_items tool's own LLM is streaming into its card.
             page.wait_for_function(
                 """() => {
@@ -152,11 +155,23 @@ def test_the_page_streams_the_answer_and_the_tool_calls_in_chromium(page_url: st
                 }))""",
             )
             states: list[dict[str, Any]] = page.evaluate("window.__states")
+            shown_once = page.eval_on_selector_all(
+                ".tool-card",
+                """cards => cards.map(card => [
+                    getComputedStyle(card.querySelector('.part.inner')).display,
+                    getComputedStyle(card.querySelector('.part.result')).display,
+                    card.querySelector('.part.inner .label').textContent,
+                ])""",
+            )
         finally:
             browser.close()
 
     assert problems == []
     assert status == "done"
+    assert "scripted" in notice.lower() and len(notice) < 100  # one line says the model is scripted
+    assert asked == ""  # the input is cleared once the question is asked
+    # Each tool's result is the text its LLM streamed: shown once, labelled as both.
+    assert shown_once == [["block", "none", "inside the tool, and its result"]] * 3
     # The answer is the agent's, and only the agent's: no tool-internal text in it.
     assert answer == ANSWER_TEXT
     for tool_text in (ITEMS_TEXT, MOOD_TEXT, "lost sock: warm and fuzzy", "smug and very"):
@@ -186,3 +201,77 @@ def test_the_page_streams_the_answer_and_the_tool_calls_in_chromium(page_url: st
     partial_answers = {s["answer"] for s in states if s["answer"] and s["answer"] != ANSWER_TEXT}
     assert len(partial_answers) >= 3
     assert all(ANSWER_TEXT.startswith(text) for text in partial_answers)
+
+
+NARROW = {"width": 420, "height": 860}
+SECOND = "And where is the dog?"
+
+
+def test_two_questions_on_a_narrow_screen(page_url: str) -> None:
+    """At 420 px: each question keeps its own tool cards (grouped under it), the newest
+    turn is scrolled into view as it streams, the input is cleared, and nothing is wider
+    than the screen (tool names wrap, never clipped)."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=NARROW)
+            problems: list[str] = []
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.goto(page_url)
+            cleared = []
+            for number, question in enumerate((CAT_QUESTION, SECOND), 1):
+                page.fill("#question", question)
+                page.press("#question", "Enter")
+                cleared.append(page.input_value("#question"))
+                page.wait_for_selector(
+                    f'.turn[data-turn="{number}"] [data-testid="answer"][data-state="done"]',
+                    timeout=60_000,
+                )
+            page.screenshot(path=str(ARTIFACTS / "browser_cat_420.png"))
+            turns = page.eval_on_selector_all(
+                ".turn",
+                """turns => turns.map(turn => ({
+                    question: turn.querySelector('.bubble.user').textContent,
+                    cards: [...turn.querySelectorAll('.tool-card')].map(c => c.dataset.name),
+                    answer: turn.querySelector('[data-testid="answer"]').textContent,
+                }))""",
+            )
+            layout = page.evaluate(
+                """() => {
+                    const chat = document.getElementById('chat').getBoundingClientRect();
+                    const answers = document.querySelectorAll('[data-testid="answer"]');
+                    const last = answers[answers.length - 1].getBoundingClientRect();
+                    const first = document.querySelector('.turn .bubble.user')
+                        .getBoundingClientRect();
+                    const names = [...document.querySelectorAll('.tool-name')];
+                    return {
+                        pageWidth: document.documentElement.scrollWidth,
+                        lastAnswerInView: last.top >= chat.top && last.bottom <= chat.bottom,
+                        firstQuestionScrolledAway: first.bottom <= chat.top,
+                        clipped: names.filter(n => n.scrollWidth > n.clientWidth + 1)
+                            .map(n => n.textContent),
+                        narrowest: Math.min(...names.map(n => n.closest('.tool-card')
+                            .getBoundingClientRect().width)),
+                        notice: document.getElementById('scripted').getBoundingClientRect()
+                            .height,
+                    };
+                }"""
+            )
+        finally:
+            browser.close()
+
+    assert problems == []
+    assert cleared == ["", ""]
+    assert [t["question"] for t in turns] == [CAT_QUESTION, SECOND]
+    calls = ["where_cat_is_hiding", "get_items", "cat_mood"]
+    assert [t["cards"] for t in turns] == [calls, calls]  # each question's own cards
+    assert [t["answer"] for t in turns] == [ANSWER_TEXT, ANSWER_TEXT]
+    assert layout["pageWidth"] <= NARROW["width"]  # no sideways scrolling
+    assert layout["clipped"] == []
+    assert layout["narrowest"] > 300  # one card per row, the width of the screen
+    assert layout["lastAnswerInView"] and layout["firstQuestionScrolledAway"]
+    assert layout["notice"] < 24  # the notice that the model is scripted: one line
