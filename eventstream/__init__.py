@@ -9,54 +9,54 @@ async for token in select(events, types=["token"], tags=["agent_llm"]):
 
 import typing as _typing
 
-from eventstream._answer import (
-    Answer,
-    AnswerEnd,
-    AnswerReader,
-    AnswerText,
-    NoAncestryError,
-    answer,
-)
-from eventstream._callbacks import CallbackSource
-from eventstream._errors import (
-    CallbackSourceError,
-    EventStreamError,
-    MalformedItemError,
-    RecordingError,
-    RunStateError,
-    UnknownEventError,
-    UnknownFormatError,
-)
-from eventstream._events import (
-    Custom,
-    End,
-    Event,
-    Start,
-    Token,
-    ToolCall,
-    ToolCallChunk,
-    ToolResult,
-    Usage,
-)
-from eventstream._json import (
-    EVENT_ADAPTER,
-    event_from_json,
-    event_json_schema,
-    event_to_json,
-)
-from eventstream._normalizer import Normalizer
-from eventstream._partial_calls import PartialToolCall, PartialToolCalls, partial_tool_calls
-from eventstream._partial_json import FieldStreamer, PartialJSONError, partial_args
-from eventstream._readers.modes import STREAM_MODES
-from eventstream._record import Recorder, Replay, record, replay
-from eventstream._select import Selection, Selector, select
-from eventstream._serialize import OpaqueValue, ReplayedError
-from eventstream._stream import EventStream, normalize
-
-if _typing.TYPE_CHECKING:
+if _typing.TYPE_CHECKING:  # what type checkers and documentation tools read
     from collections.abc import Sequence
     from importlib.machinery import ModuleSpec
     from types import ModuleType
+
+    from eventstream._answer import (
+        Answer,
+        AnswerEnd,
+        AnswerReader,
+        AnswerText,
+        NoAncestryError,
+        answer,
+    )
+    from eventstream._callbacks import CallbackSource
+    from eventstream._errors import (
+        CallbackSourceError,
+        EventStreamError,
+        MalformedItemError,
+        RecordingError,
+        RunStateError,
+        UnknownEventError,
+        UnknownFormatError,
+    )
+    from eventstream._events import (
+        Custom,
+        End,
+        Event,
+        Start,
+        Token,
+        ToolCall,
+        ToolCallChunk,
+        ToolResult,
+        Usage,
+    )
+    from eventstream._json import (
+        EVENT_ADAPTER,
+        event_from_json,
+        event_json_schema,
+        event_to_json,
+    )
+    from eventstream._normalizer import Normalizer
+    from eventstream._partial_calls import PartialToolCall, PartialToolCalls, partial_tool_calls
+    from eventstream._partial_json import FieldStreamer, PartialJSONError, partial_args
+    from eventstream._readers.modes import STREAM_MODES
+    from eventstream._record import Recorder, Replay, record, replay
+    from eventstream._select import Selection, Selector, select
+    from eventstream._serialize import OpaqueValue, ReplayedError
+    from eventstream._stream import EventStream, normalize
 
 __version__ = "0.1.0"
 """This eventstream's version (also ``eventstream --version``)."""
@@ -109,6 +109,75 @@ __all__ = [
     "replay",
     "select",
 ]
+
+# Each public name, by the module that defines it. ``import eventstream`` imports none of
+# them: a name's module is imported when the name is first used (PEP 562), so the
+# command line (``eventstream --help``) and code that needs one part do not pay at
+# startup for LangChain's message classes, pydantic's schemas and every reader.
+_EXPORTS: dict[str, str] = {
+    "EVENT_ADAPTER": "eventstream._json",
+    "STREAM_MODES": "eventstream._readers.modes",
+    "Answer": "eventstream._answer",
+    "AnswerEnd": "eventstream._answer",
+    "AnswerReader": "eventstream._answer",
+    "AnswerText": "eventstream._answer",
+    "CallbackSource": "eventstream._callbacks",
+    "CallbackSourceError": "eventstream._errors",
+    "Custom": "eventstream._events",
+    "End": "eventstream._events",
+    "Event": "eventstream._events",
+    "EventStream": "eventstream._stream",
+    "EventStreamError": "eventstream._errors",
+    "FieldStreamer": "eventstream._partial_json",
+    "MalformedItemError": "eventstream._errors",
+    "NoAncestryError": "eventstream._errors",
+    "Normalizer": "eventstream._normalizer",
+    "OpaqueValue": "eventstream._serialize",
+    "PartialJSONError": "eventstream._errors",
+    "PartialToolCall": "eventstream._partial_calls",
+    "PartialToolCalls": "eventstream._partial_calls",
+    "Recorder": "eventstream._record",
+    "RecordingError": "eventstream._errors",
+    "Replay": "eventstream._record",
+    "ReplayedError": "eventstream._serialize",
+    "RunStateError": "eventstream._errors",
+    "Selection": "eventstream._select",
+    "Selector": "eventstream._select",
+    "Start": "eventstream._events",
+    "Token": "eventstream._events",
+    "ToolCall": "eventstream._events",
+    "ToolCallChunk": "eventstream._events",
+    "ToolResult": "eventstream._events",
+    "UnknownEventError": "eventstream._errors",
+    "UnknownFormatError": "eventstream._errors",
+    "Usage": "eventstream._events",
+    "answer": "eventstream._answer",
+    "event_from_json": "eventstream._json",
+    "event_json_schema": "eventstream._json",
+    "event_to_json": "eventstream._json",
+    "normalize": "eventstream._stream",
+    "partial_args": "eventstream._partial_json",
+    "partial_tool_calls": "eventstream._partial_calls",
+    "record": "eventstream._record",
+    "replay": "eventstream._record",
+    "select": "eventstream._select",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        msg = f"module 'eventstream' has no attribute {name!r}"
+        raise AttributeError(msg)
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def _source_checkout_adapters() -> None:

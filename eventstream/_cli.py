@@ -30,27 +30,29 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from eventstream import __version__
-from eventstream._answer import AnswerItem, AnswerReader, AnswerText, NoAncestryError
-from eventstream._errors import EventStreamError, RecordingError
-from eventstream._events import Event
+from eventstream._errors import EventStreamError, NoAncestryError, RecordingError
 from eventstream._extras import install_hint
-from eventstream._json import event_to_json, valid_text
-from eventstream._raw import RAW_NOTE, RawItems, raw_form
-from eventstream._record import Replay, replay
-from eventstream._select import Selector
-from eventstream._serialize import ReplayedError
-from eventstream._stream import normalize
-from eventstream._trace import stats_lines, trace_lines
+
+# What the commands run on is imported when a command runs: --help, --version and usage
+# errors need none of it (nor LangChain, which it imports).
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from eventstream._answer import AnswerItem, AnswerReader
+    from eventstream._events import Event
+    from eventstream._raw import RawItems
+    from eventstream._record import Replay
+    from eventstream._select import Selector
+
+    Recording: TypeAlias = Replay | RawItems
+    """What ``dump`` and ``stats`` read: a recording, or a file of raw stream items."""
 
 __all__ = ["main", "timed_events"]
 
 PROG = "eventstream"
-
-Recording = Replay | RawItems
-"""What ``dump`` and ``stats`` read: a recording, or a file of raw stream items."""
 
 DESCRIPTION = """\
 LangChain's streaming output as one small, typed event stream: look at recorded
@@ -222,6 +224,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _open(path: str, strict: bool) -> Recording:
     """The recording at ``path``, or its raw items when it holds raw items."""
+    from eventstream._raw import RawItems, raw_form
+    from eventstream._record import replay
+
     form = raw_form(path)
     if form is not None:
         return RawItems(path, form, strict=strict)
@@ -241,6 +246,8 @@ def _open(path: str, strict: bool) -> Recording:
 def timed_events(recording: Replay | RawItems) -> Iterator[tuple[float, Event]]:
     """``(offset, event)``: each normalized event with the recorded time offset of the
     raw item it came from (the events that end the stream get the last offset)."""
+    from eventstream._stream import normalize
+
     for event in normalize(recording):
         yield recording.offset, event
 
@@ -248,6 +255,8 @@ def timed_events(recording: Replay | RawItems) -> Iterator[tuple[float, Event]]:
 def _write_lines(lines: Iterator[str] | list[str], out: TextIO) -> None:
     # Text from a recording may hold lone surrogates (record() keeps them): printed as
     # U+FFFD, as event_to_json writes them, so the output is always valid UTF-8.
+    from eventstream._json import valid_text
+
     for line in lines:
         out.write(valid_text(line) + "\n")
 
@@ -257,6 +266,8 @@ class _NoAnswer(Exception):
 
 
 def _answer_reader(args: argparse.Namespace) -> AnswerReader | None:
+    from eventstream._answer import AnswerReader
+
     if not (args.answer or args.tool or args.field or args.prefix):
         return None
     if args.types or args.inside:
@@ -270,6 +281,8 @@ def _answer_reader(args: argparse.Namespace) -> AnswerReader | None:
 
 
 def _answer_items(recording: Recording, reader: AnswerReader) -> Iterator[AnswerItem]:
+    from eventstream._stream import normalize
+
     for event in normalize(recording):
         yield from reader.feed(event)
     yield from reader.close()
@@ -278,6 +291,9 @@ def _answer_items(recording: Recording, reader: AnswerReader) -> Iterator[Answer
 def _dump_answer(recording: Recording, reader: AnswerReader, as_json: bool, out: TextIO) -> None:
     """Print the answer: the text of final turns, each turn's as soon as it ends (the
     default mode's turns are known final only then), or every item as JSON."""
+    from eventstream._answer import AnswerText
+    from eventstream._json import valid_text
+
     found = False
     turns: dict[str, list[str]] = {}
     for item in _answer_items(recording, reader):
@@ -299,6 +315,11 @@ def _dump_answer(recording: Recording, reader: AnswerReader, as_json: bool, out:
 
 
 def _dump(args: argparse.Namespace, out: TextIO) -> Recording:
+    from eventstream._json import event_to_json
+    from eventstream._raw import RawItems
+    from eventstream._select import Selector
+    from eventstream._trace import trace_lines
+
     types = args.types
     answer = _answer_reader(args)
     if answer is not None:
@@ -388,11 +409,16 @@ def _listing(values: dict[str, None], most: int = 12) -> str:
 
 
 def _note_raw(recording: Recording) -> None:
+    from eventstream._raw import RAW_NOTE, RawItems
+
     if isinstance(recording, RawItems):
         sys.stderr.write(f"{PROG}: {recording.path}: {RAW_NOTE}\n")
 
 
 def _stats(args: argparse.Namespace, out: TextIO) -> Recording:
+    from eventstream._raw import RawItems
+    from eventstream._trace import stats_lines
+
     recording = _open(args.path, args.strict)
     _note_raw(recording)
     entries: list[tuple[float, Event]] = []
@@ -454,12 +480,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = sys.stdout
     try:
         args = _parser().parse_args(args_list)
+    except _UsageError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
+    from eventstream._serialize import ReplayedError
+
+    try:
         recording = _dump(args, out) if args.command == "dump" else _stats(args, out)
     except _UsageError as exc:
         sys.stderr.write(f"{exc}\n")
         return 2
-    except SystemExit as exc:  # --help
-        return exc.code if isinstance(exc.code, int) else 0
     except ReplayedError as exc:
         out.flush()
         sys.stderr.write(

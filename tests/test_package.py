@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import eventstream
 from eventstream import (
     End,
@@ -221,16 +223,47 @@ def test_no_module_reaches_into_another_modules_private_members() -> None:
 # -- startup: what `import eventstream` leaves out ------------------------------------
 
 
-def test_import_leaves_out_what_only_some_paths_need() -> None:
-    """``import eventstream`` (and so every CLI call) does not import LangChain's tracers
-    (they pull in langsmith: a third of a second), asyncio, the classes only replay
-    rebuilds, or any optional framework. The time it takes is measured in
-    ``bench/startup.py``, not here."""
-    code = "import sys, eventstream; print('\\n'.join(sorted(sys.modules)))"
-    loaded = set(
+def modules_after(code: str) -> set[str]:
+    code += "\nimport sys; print('\\n'.join(sorted(sys.modules)))"
+    return set(
         subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         ).stdout.split()
+    )
+
+
+def test_import_and_the_command_lines_help_load_nothing_heavy() -> None:
+    """``import eventstream`` loads no public name's module (each loads when first
+    used), and ``eventstream --help`` / ``--version`` need none: no LangChain, no
+    pydantic. The time they take is measured in ``bench/startup.py``, not here."""
+    for code in (
+        "import eventstream; eventstream.__version__",
+        "from eventstream._cli import main; main(['--version'])",
+        "from eventstream._cli import main; main(['--help'])",
+        "from eventstream._cli import main; main(['dump'])",  # a usage error
+    ):
+        quiet = (
+            "import contextlib, io\n"
+            "with contextlib.redirect_stdout(io.StringIO()), "
+            "contextlib.redirect_stderr(io.StringIO()):\n"
+            f"    try:\n        {code}\n    except SystemExit:\n        pass"
+        )
+        loaded = modules_after(quiet)
+        heavy = {m for m in loaded if m.split(".")[0] in ("langchain_core", "pydantic")}
+        assert heavy == set(), (code, sorted(heavy)[:5])
+        assert {m for m in loaded if m.startswith("eventstream.")} <= {
+            "eventstream._cli",
+            "eventstream._errors",
+            "eventstream._extras",
+        }, code
+
+
+def test_the_common_path_leaves_out_what_only_some_paths_need() -> None:
+    """Normalizing, selecting, recording and replaying do not import LangChain's tracers
+    (they pull in langsmith: a third of a second), asyncio (until an async path runs),
+    the classes only replay rebuilds, or any optional framework."""
+    loaded = modules_after(
+        "from eventstream import answer, event_to_json, normalize, record, replay, select"
     )
     for module in (
         "langsmith",
@@ -248,3 +281,14 @@ def test_import_leaves_out_what_only_some_paths_need() -> None:
         "eventstream.testing",
     ):
         assert module not in loaded, module
+
+
+def test_every_public_name_loads_from_the_module_that_defines_it() -> None:
+    """The lazy table (``eventstream._EXPORTS``) and ``__all__`` list the same names,
+    and each name is the very object of its module."""
+    exports = eventstream._EXPORTS  # the package's own table, read by its test
+    assert sorted(exports) == sorted(eventstream.__all__)
+    for name, module in exports.items():
+        assert getattr(eventstream, name) is getattr(importlib.import_module(module), name)
+    with pytest.raises(AttributeError, match="no attribute 'nosuch'"):
+        eventstream.nosuch  # type: ignore[attr-defined]  # noqa: B018
