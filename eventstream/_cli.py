@@ -84,9 +84,9 @@ printed, as eventstream.select() does (each takes a comma-separated list).
 
 PATH is a recording (made by eventstream.record() or "eventstream demo --record"), or
 a JSON Lines file of raw stream items without a header: astream_events dicts, astream_log
-patches, LangGraph stream-mode items, astream_events v3 events, or what LangServe's
-/stream_events and /stream_log send (saved as JSON lines or as the SSE text). Raw items
-have no timings, and replay less exactly than a recording."""
+patches, LangGraph stream-mode items, astream_events v3 events, raw OpenAI chunks, or what
+LangServe's /stream_events and /stream_log send (saved as JSON lines or as the SSE text).
+Raw items have no timings, and replay less exactly than a recording."""
 
 DUMP_EXAMPLES = """\
 examples:

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from eventstream import STREAM_MODES, RecordingError, ToolCall, normalize, record
 from eventstream._raw import RawItems, raw_form
-from eventstream.testing import CAT_SCRIPTS, Text
+from eventstream.testing import CAT_QUESTION, CAT_SCRIPTS, Text
 
 from .conftest import CAT_INPUT, scripted
 
@@ -126,7 +126,7 @@ def test_v2_items_in_both_json_forms_dump_as_the_recording_does(files: dict[str,
         raw = run_cli("dump", files[form])
         assert raw.returncode == 0, raw.stderr
         assert untimed(raw.stdout) == untimed(recorded.stdout), form
-        assert raw.stdout.splitlines()[0].endswith("of raw astream_events (v1/v2) items")
+        assert raw.stdout.splitlines()[0].endswith("raw items read as astream_events (v1/v2)")
         assert "less exact than a recording" in raw.stderr
         # No times: the column is blank, not a row of zeros.
         assert all(line.startswith(" " * 12) for line in raw.stdout.splitlines()[1:])
@@ -148,7 +148,7 @@ def test_every_form_is_detected_by_its_shape(
 ) -> None:
     result = run_cli("dump", files[form])
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0].endswith(f"of raw {format_name} items")
+    assert result.stdout.splitlines()[0].endswith(f"raw items read as {format_name}")
     assert "raw stream items without a recording header" in result.stderr
     assert "tool call get_items(" in result.stdout
     out = run_cli("dump", files[form], "--json").stdout
@@ -157,6 +157,32 @@ def test_every_form_is_detected_by_its_shape(
     tokens = run_cli("dump", files[form], "--types", "token", "--tags", "agent_llm", "--json")
     text = "".join(json.loads(line)["text"] for line in tokens.stdout.splitlines())
     assert text == ANSWER
+
+
+def test_raw_openai_chunks_saved_as_json_lines(tmp_path: Path) -> None:
+    """What a service relaying the openai SDK's chunks saves: one model run."""
+    from openai import OpenAI
+
+    from eventstream.testing import OpenAIServer
+
+    path = tmp_path / "openai.jsonl"
+    with OpenAIServer(CAT_SCRIPTS) as server:
+        client = OpenAI(base_url=server.base_url, api_key="test")
+        stream = client.chat.completions.create(
+            model="agent",
+            messages=[{"role": "user", "content": CAT_QUESTION}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        path.write_text("".join(chunk.model_dump_json() + "\n" for chunk in stream))
+    result = run_cli("dump", path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("raw items read as OpenAI chat completion chunks")
+    assert "tool call where_cat_is_hiding({}) id=call_hide_1" in result.stdout
+    stats = run_cli("stats", path).stdout.splitlines()
+    assert stats[1].split()[:2] == ["agent", "chat_model"]
+    assert "usage" in stats[-1]
 
 
 def test_stats_of_raw_items_counts_tokens_without_times(files: dict[str, Path]) -> None:
@@ -261,7 +287,7 @@ def test_a_file_no_reader_takes_says_what_it_looks_like(tmp_path: Path) -> None:
     result = run_cli("dump", path)
     assert result.returncode == 1
     assert "no reader for this stream" in result.stderr
-    assert "of raw unrecognised items" in result.stdout
+    assert "raw items read as unrecognised" in result.stdout
 
 
 def test_tool_calls_of_raw_and_recorded_v2_are_the_same(files: dict[str, Path]) -> None:
