@@ -1,4 +1,4 @@
-"""S1-S3: what starting eventstream costs, in fresh processes.
+"""T1-T3: what starting eventstream costs, in fresh processes.
 
     python bench/startup.py            # 21 rounds
     python bench/startup.py --quick    # 5 rounds
@@ -10,18 +10,18 @@ installed package has it (``PYTHONDONTWRITEBYTECODE`` is dropped; the cache goes
 temporary ``PYTHONPYCACHEPREFIX``, not into the source tree): without it an editable
 install compiles every module of eventstream at each start.
 
-- S1: the time ``import eventstream`` takes in a fresh process (timed inside it, around
+- T1: the time ``import eventstream`` takes in a fresh process (timed inside it, around
   the import statement), against ``import langchain_core.messages`` (the part of
   LangChain every reader needs). Goal: at most 50 ms more. The package loads a public
   name's module when the name is first used, so this is the package alone:
-- S1b: the first use, ``from eventstream import normalize, select, record, replay``
+- T1b: the first use, ``from eventstream import normalize, select, record, replay``
   (the core: events, every reader, selection, recording), against the same. Goal: at
   most 50 ms more. About half of what it adds is LangChain's own
   ``AIMessageChunk`` (``langchain_core.messages`` loads its classes lazily too), which
   the readers need.
-- S2: ``eventstream --help`` (the console script), against ``python -c pass`` (the
+- T2: ``eventstream --help`` (the console script), against ``python -c pass`` (the
   interpreter starting). Goal: under 0.3 s.
-- S3: ``eventstream --version``, against the same. Goal: under 0.3 s.
+- T3: ``eventstream --version``, against the same. Goal: under 0.3 s.
 
 Where the time goes: ``python -X importtime -c "import eventstream"``. Nothing here
 asserts speed.
@@ -119,13 +119,13 @@ def _import_row(figure: str, statement: str, what: str, quick: bool) -> Row:
     )
 
 
-def s1_import(quick: bool) -> Row:
-    return _import_row("S1", "import eventstream", "`import eventstream` in a fresh process", quick)
+def t1_import(quick: bool) -> Row:
+    return _import_row("T1", "import eventstream", "`import eventstream` in a fresh process", quick)
 
 
-def s1b_first_use(quick: bool) -> Row:
+def t1b_first_use(quick: bool) -> Row:
     return _import_row(
-        "S1b",
+        "T1b",
         "from eventstream import normalize, select, record, replay",
         "`from eventstream import normalize, select, record, replay` (the core) in a fresh process",
         quick,
@@ -148,15 +148,15 @@ def _cli_row(figure: str, argument: str, quick: bool) -> Row:
     )
 
 
-def s2_help(quick: bool) -> Row:
-    return _cli_row("S2", "--help", quick)
+def t2_help(quick: bool) -> Row:
+    return _cli_row("T2", "--help", quick)
 
 
-def s3_version(quick: bool) -> Row:
-    return _cli_row("S3", "--version", quick)
+def t3_version(quick: bool) -> Row:
+    return _cli_row("T3", "--version", quick)
 
 
-FIGURES: list[Any] = [s1_import, s1b_first_use, s2_help, s3_version]
+FIGURES: list[Any] = [t1_import, t1b_first_use, t2_help, t3_version]
 
 
 def main(argv: list[str] | None = None) -> int:
