@@ -13,6 +13,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from mkdocs.plugins import event_priority
+
 ROOT = Path(__file__).resolve().parent.parent
 LAYOUT = ROOT / "build" / "docs-src"
 
@@ -27,6 +29,7 @@ def installed_layout() -> Path:
     return LAYOUT
 
 
+@event_priority(100)  # before mkdocstrings reads its `paths`, which must exist by then
 def on_config(config: Any) -> Any:
     installed_layout()
     return config
