@@ -198,12 +198,16 @@ class _Mirror(Run):
         )
         self.status = "running"
         self._registry = registry
+        self._stopping = False
         self._position = 0
         """The last entry read (event seq + 1)."""
 
     def _attach(self) -> None:
         if self._task is not None and self._task.done():
             self._task = None
+        if self._task is None:
+            self._stopping = False
+        self._registry._mirrors.setdefault(self.id, self)
         super()._attach()
         self._registry._count(self.id, +1)
 
@@ -218,8 +222,9 @@ class _Mirror(Run):
 
     def stop(self) -> None:
         """Stop tailing (nobody here reads); a later subscriber starts it again."""
+        self._stopping = True
         if self._task is not None:
-            self._task.cancel()
+            self._registry._stop([self._task])
             self._task = None
 
     def cancel(self) -> bool:
@@ -234,7 +239,7 @@ class _Mirror(Run):
         stream = registry._keys.stream(self.id)
         errors = _redis_errors()
         backoff = 0.05
-        while True:
+        while not self._stopping:
             try:
                 reply = await registry._client.xread(
                     {stream: entry_id(self._position)}, count=1000, block=int(QUIET * 1000)
@@ -353,6 +358,8 @@ class RedisRunRegistry(BaseRunRegistry):
         self._loops: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._warned = 0.0
+        self._ending: set[asyncio.Task[Any]] = set()
+        self._reaper: asyncio.Task[None] | None = None
         self._opened = False
         self._closed = False
 
@@ -424,6 +431,31 @@ class RedisRunRegistry(BaseRunRegistry):
         if now - self._warned > 5.0:
             self._warned = now
             logger.warning("Redis at %s does not answer (%s); retrying", self.url, exc)
+
+    def _stop(self, tasks: list[asyncio.Task[Any]]) -> None:
+        """Cancel tasks and make sure they end: redis-py may swallow a cancellation that
+        lands inside a command, so the tasks are cancelled again until they are done."""
+        for task in tasks:
+            task.cancel()
+        self._ending.update(task for task in tasks if not task.done())
+        if self._ending and self._reaper is None:
+            self._reaper = asyncio.ensure_future(self._reap())
+
+    async def _reap(self) -> None:
+        try:
+            while self._ending:
+                await asyncio.wait(self._ending, timeout=0.2)
+                self._ending = {task for task in self._ending if not task.done()}
+                for task in self._ending:
+                    task.cancel()
+        finally:
+            self._reaper = None
+
+    async def _stopped(self) -> None:
+        """Return once every task given to :meth:`_stop` has ended."""
+        reaper = self._reaper
+        if reaper is not None:
+            await asyncio.shield(reaper)
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -534,7 +566,7 @@ class RedisRunRegistry(BaseRunRegistry):
         errors = _redis_errors()
         backoff = 0.05
         keys = self._keys
-        while True:
+        while not self._closed:
             await self._wake_writer.wait()
             self._wake_writer.clear()
             batch = list(self._dirty.values())
@@ -617,7 +649,7 @@ class RedisRunRegistry(BaseRunRegistry):
         """Refresh the lease and the running runs' keys; check idleness and cancel marks."""
         errors = _redis_errors()
         lease_key = self._keys.lease(self.process_id)
-        while True:
+        while not self._closed:
             await asyncio.sleep(self.lease / 5)
             try:
                 pipe = self._client.pipeline(transaction=False)
@@ -676,7 +708,7 @@ class RedisRunRegistry(BaseRunRegistry):
         """The owner's channel: ``cancel`` and ``idle`` messages from any process."""
         errors = _redis_errors()
         channel = self._keys.channel(self.process_id)
-        while True:
+        while not self._closed:
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
             except errors as exc:
@@ -707,7 +739,7 @@ class RedisRunRegistry(BaseRunRegistry):
     async def _count_loop(self) -> None:
         errors = _redis_errors()
         field = f"subs:{self.process_id}"
-        while True:
+        while not self._closed:
             await self._wake_counter.wait()
             self._wake_counter.clear()
             batch, self._counts = self._counts, []
@@ -729,13 +761,13 @@ class RedisRunRegistry(BaseRunRegistry):
         self, run_id: str, *, selector: Selector | None = None, after: int | None = None
     ) -> Subscription:
         self._require_open()
+        # A mirror is shared once somebody reads it (it registers itself then), and
+        # lingers a moment after the last reader left.
         mirror = self._mirrors.get(run_id)
         if mirror is None:
             if not await self._call(self._client.exists(self._keys.meta(run_id))):
                 raise UnknownRunError(run_id)
-            mirror = self._mirrors.get(run_id)  # another subscriber made it meanwhile
-            if mirror is None:
-                mirror = self._mirrors[run_id] = _Mirror(self, run_id)
+            mirror = self._mirrors.get(run_id) or _Mirror(self, run_id)
         return mirror.subscribe(selector=selector, after=after)
 
     def _linger(self, mirror: _Mirror) -> None:
@@ -844,14 +876,15 @@ class RedisRunRegistry(BaseRunRegistry):
         for mirror in list(self._mirrors.values()):
             mirror.stop()
         self._mirrors.clear()
+        self._wake_writer.set()
+        self._wake_counter.set()
         tasks = [
             *self._loops,
             *self._background,
             *(run.task for run in owned if run.task is not None),
         ]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        self._stop(tasks)
+        await self._stopped()
         with contextlib.suppress(*_redis_errors()):
             await self._client.delete(self._keys.lease(self.process_id))
         with contextlib.suppress(Exception):
