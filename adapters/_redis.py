@@ -378,7 +378,17 @@ class RedisRunRegistry(BaseRunRegistry):
             import redis.asyncio
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError(INSTALL_HINT) from exc
-        client = redis.asyncio.Redis.from_url(self._url, socket_connect_timeout=5)
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialBackoff
+
+        # A pooled connection Redis closed (a restart) is retried on a new one, twice;
+        # every write is idempotent (explicit ids, scripts that check what is there).
+        client = redis.asyncio.Redis.from_url(
+            self._url,
+            socket_connect_timeout=5,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+            retry_on_error=list(_redis_errors()[:2]),
+        )
         try:
             await client.ping()
             await client.set(self._keys.lease(self.process_id), b"1", px=self._lease_ms)
