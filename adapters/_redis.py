@@ -618,7 +618,10 @@ class RedisRunRegistry(BaseRunRegistry):
                 continue
             backoff = 0.05
             for (owned, kind, payloads), result in zip(ops, results, strict=False):
-                self._settle(owned, kind, payloads, result)
+                try:
+                    self._settle(owned, kind, payloads, result)
+                except Exception:  # one run's bug must not stop every run's writes
+                    logger.exception("run %s: settling a write failed", owned.id)
 
     def _settle(self, owned: _Owned, kind: str, payloads: list[bytes], result: Any) -> None:
         if isinstance(result, Exception):
@@ -669,9 +672,15 @@ class RedisRunRegistry(BaseRunRegistry):
                     pipe.pexpire(self._keys.meta(run.id), self._live_ms)
                     pipe.pexpire(self._keys.stream(run.id), self._live_ms)
                 await pipe.execute()
+            except errors as exc:
+                self._warn_lost(exc)
+                continue
+            try:
                 await self._check_runs(owned)
             except errors as exc:
                 self._warn_lost(exc)
+            except Exception:  # the lease must go on: a bug here is logged, not fatal
+                logger.exception("eventstream Redis registry: checking runs failed")
 
     async def _check_runs(self, runs: list[_Owned]) -> None:
         """Cancel the runs marked for it, and those no live process reads any more."""

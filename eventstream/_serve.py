@@ -303,6 +303,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "or let it finish (default cancel)",
     )
     parser.add_argument(
+        "--idle-grace",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="with --when-idle cancel: how long a run nobody reads may wait for a "
+        "reader to come back (default 5)",
+    )
+    parser.add_argument(
         "--redis",
         metavar="URL",
         help="keep runs on Redis Streams (redis://HOST:PORT/DB), so several serve "
@@ -359,6 +367,7 @@ def make_registry(args: argparse.Namespace) -> BaseRunRegistry:
     """The registry ``eventstream serve`` runs on, from its options."""
     options: dict[str, Any] = {
         "when_idle": args.when_idle,
+        "idle_grace": args.idle_grace,
         "max_runs": args.max_runs,
         "max_finished": args.max_finished,
         "buffer_size": args.buffer_events,
