@@ -183,9 +183,8 @@ class _Owned:
 class _Mirror(Run):
     """A run owned anywhere, as this process's subscribers read it: fed from its stream.
 
-    Its buffer, bounds, waiters and subscriptions are :class:`Run`'s; its "task" is the
-    tailer (``XREAD BLOCK`` from the last entry read), which stops when nobody here
-    reads and starts again from where it was when somebody does.
+    Its buffer, bounds, waiters and subscriptions are :class:`Run`'s; the registry's one
+    tailer feeds it (:meth:`take`) while somebody here reads it, from where it was.
     """
 
     def __init__(self, registry: RedisRunRegistry, run_id: str) -> None:
@@ -198,16 +197,18 @@ class _Mirror(Run):
         )
         self.status = "running"
         self._registry = registry
-        self._stopping = False
-        self._position = 0
+        self.position = 0
         """The last entry read (event seq + 1)."""
+        self.quiet_since = 0.0
+        """When the tailer last brought something, or started following."""
+        self.checking = False
+
+    def start(self) -> None:
+        if not self.finished:
+            self._registry._follow(self)
 
     def _attach(self) -> None:
-        if self._task is not None and self._task.done():
-            self._task = None
-        if self._task is None:
-            self._stopping = False
-        self._registry._mirrors.setdefault(self.id, self)
+        self.start()
         super()._attach()
         self._registry._count(self.id, +1)
 
@@ -217,15 +218,9 @@ class _Mirror(Run):
         if self.subscribers == 0:
             self._registry._linger(self)
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        """A tailer stopped because nobody reads: the run goes on elsewhere."""
-
     def stop(self) -> None:
-        """Stop tailing (nobody here reads); a later subscriber starts it again."""
-        self._stopping = True
-        if self._task is not None:
-            self._registry._stop([self._task])
-            self._task = None
+        """Stop following (nobody here reads); a later subscriber follows it again."""
+        self._registry._unfollow(self)
 
     def cancel(self) -> bool:
         """Ask the run's owner to cancel it; ``False`` when it finished (as far as seen)."""
@@ -234,39 +229,23 @@ class _Mirror(Run):
         self._registry._spawn(self._registry.acancel(self.id))
         return True
 
-    async def _pump(self) -> None:
-        registry = self._registry
-        stream = registry._keys.stream(self.id)
-        errors = _redis_errors()
-        backoff = 0.05
-        while not self._stopping:
-            try:
-                reply = await registry._client.xread(
-                    {stream: entry_id(self._position)}, count=1000, block=int(QUIET * 1000)
-                )
-                if not reply:
-                    if await registry._check_owner(self.id):
-                        self._finish("failed", GONE_MESSAGE)
-                        return
-                    continue
-            except errors as exc:
-                registry._warn_lost(exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 1.0)
-                continue
-            backoff = 0.05
-            for stream_id, fields in reply[0][1]:
-                position = seq_of(stream_id)
-                payload = fields.get(b"e")
-                if payload is None:
-                    status, error = decode_end(fields[b"end"])
-                    self._position = position
-                    self._finish(_status(status), error)
-                    return
-                if position - 1 > self._total:
-                    self._skip_to(position - 1)
-                self._position = position
-                self._append(event_from_json(payload), len(payload))
+    def take(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        """Entries the tailer read from the run's stream, in order."""
+        for stream_id, fields in entries:
+            position = seq_of(stream_id)
+            if position <= self.position or self.finished:
+                continue  # read for another mirror of the same run, further behind
+            payload = fields.get(b"e")
+            if payload is None:
+                status, error = decode_end(fields[b"end"])
+                self.position = position
+                self._finish(_status(status), error)
+                self.stop()
+                return
+            if position - 1 > self._total:
+                self._skip_to(position - 1)
+            self.position = position
+            self._append(event_from_json(payload), len(payload))
 
     def _skip_to(self, seq: int) -> None:
         """Events before ``seq`` were trimmed before this mirror read them: a gap."""
@@ -350,6 +329,9 @@ class RedisRunRegistry(BaseRunRegistry):
         self._finished: dict[str, float] = {}
         """Finished runs this process ran, oldest first, with when they finished."""
         self._mirrors: dict[str, _Mirror] = {}
+        self._following: set[_Mirror] = set()
+        self._follow_changed = asyncio.Event()
+        self._tail_blocked = False
         self._dirty: dict[str, _Owned] = {}
         self._deletes: list[str] = []
         self._counts: list[tuple[str, int]] = []
@@ -406,8 +388,10 @@ class RedisRunRegistry(BaseRunRegistry):
         self._opened = True
         self._wake_writer = asyncio.Event()
         self._wake_counter = asyncio.Event()
+        self._follow_changed = asyncio.Event()
         for name, loop in (
             ("writer", self._write_loop),
+            ("tailer", self._tail_loop),
             ("counter", self._count_loop),
             ("lease", self._lease_loop),
             ("listener", self._listen_loop),
@@ -786,7 +770,10 @@ class RedisRunRegistry(BaseRunRegistry):
         if mirror is None:
             if not await self._call(self._client.exists(self._keys.meta(run_id))):
                 raise UnknownRunError(run_id)
-            mirror = self._mirrors.get(run_id) or _Mirror(self, run_id)
+            mirror = self._mirrors.get(run_id)
+            if mirror is None:
+                mirror = self._mirrors[run_id] = _Mirror(self, run_id)
+                self._linger(mirror)  # a subscription never read does not keep it
         return mirror.subscribe(selector=selector, after=after)
 
     def _linger(self, mirror: _Mirror) -> None:
@@ -800,6 +787,80 @@ class RedisRunRegistry(BaseRunRegistry):
 
         with contextlib.suppress(RuntimeError):  # no loop: closing
             asyncio.get_running_loop().call_later(MIRROR_LINGER, drop)
+
+    def _follow(self, mirror: _Mirror) -> None:
+        if mirror in self._following or self._closed:
+            return
+        mirror.quiet_since = time.monotonic()
+        self._following.add(mirror)
+        self._follow_changed.set()
+        if self._tail_blocked:  # interrupt its XREAD: it reads this stream too from now on
+            self._spawn(self._client.xadd(self._wake_key, {b"w": b"1"}, maxlen=10))
+
+    def _unfollow(self, mirror: _Mirror) -> None:
+        self._following.discard(mirror)
+
+    @property
+    def _wake_key(self) -> str:
+        return f"{self._keys.prefix}wake:{self.process_id}"
+
+    async def _tail_loop(self) -> None:
+        """Feed every mirror this process follows: one ``XREAD BLOCK`` over all streams."""
+        errors = _redis_errors()
+        wake_key = self._wake_key.encode()
+        wake_at = b"0-0"
+        backoff = 0.05
+        block = int(QUIET * 1000)
+        keys = self._keys
+        while not self._closed:
+            if not self._following:
+                self._follow_changed.clear()
+                await self._follow_changed.wait()
+                continue
+            groups: dict[bytes, list[_Mirror]] = {}
+            for mirror in self._following:
+                groups.setdefault(keys.stream(mirror.id).encode(), []).append(mirror)
+            streams: dict[bytes, bytes | str] = {wake_key: wake_at}
+            for key, mirrors in groups.items():
+                streams[key] = entry_id(min(m.position for m in mirrors))
+            self._tail_blocked = True
+            try:
+                reply = await self._client.xread(streams, count=1000, block=block)
+            except errors as exc:
+                self._warn_lost(exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+                continue
+            finally:
+                self._tail_blocked = False
+            backoff = 0.05
+            now = time.monotonic()
+            for key, entries in _stream_entries(reply):
+                if key == wake_key:
+                    wake_at = entries[-1][0]
+                    continue
+                for mirror in groups.get(key, ()):
+                    mirror.quiet_since = now
+                    try:
+                        mirror.take(entries)
+                    except Exception:
+                        logger.exception("run %s: an entry could not be read", mirror.id)
+                        mirror._finish("failed", FAILED_MESSAGE)
+                        mirror.stop()
+            for mirrors in groups.values():
+                for mirror in mirrors:
+                    if not mirror.checking and now - mirror.quiet_since >= QUIET:
+                        mirror.checking = True
+                        self._spawn(self._check_mirror(mirror))
+
+    async def _check_mirror(self, mirror: _Mirror) -> None:
+        try:
+            if await self._check_owner(mirror.id) and not mirror.finished:
+                mirror._finish("failed", GONE_MESSAGE)
+                mirror.stop()
+        finally:
+            mirror.quiet_since = time.monotonic()
+            mirror.checking = False
 
     async def _check_owner(self, run_id: str) -> bool:
         """After a quiet spell: end the run if its owner died; ``True`` when it is gone."""
@@ -892,11 +953,11 @@ class RedisRunRegistry(BaseRunRegistry):
                 asyncio.gather(*(run.done.wait() for run in owned)), timeout=timeout
             )
         self._closed = True
-        for mirror in list(self._mirrors.values()):
-            mirror.stop()
+        self._following.clear()
         self._mirrors.clear()
         self._wake_writer.set()
         self._wake_counter.set()
+        self._follow_changed.set()
         tasks = [
             *self._loops,
             *self._background,
@@ -909,6 +970,18 @@ class RedisRunRegistry(BaseRunRegistry):
         with contextlib.suppress(Exception):
             await self._pubsub.aclose()
         await self._client.aclose()
+
+
+def _stream_entries(reply: Any) -> list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]:
+    """``XREAD``'s reply as (stream, entries) pairs, in RESP2's shape or RESP3's."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):
+        return [
+            (key, entries[0] if entries and isinstance(entries[0], list) else entries)
+            for key, entries in reply.items()
+        ]
+    return [(key, entries) for key, entries in reply]
 
 
 def _subscriptions(meta: dict[bytes, bytes]) -> dict[str, int]:

@@ -114,8 +114,10 @@ async def test_an_owner_that_stops_responding_ends_its_run_for_readers_after_its
         ):
             run_id = await owner.astart(openai_cat_agent(model), CAT_INPUT)
             first, items = await read_until(await reader.asubscribe(run_id), 5)
-            writer, lease = owner._loops[0], owner._loops[2]
-            owner._stop([writer, lease])
+            frozen_loops = [
+                t for t in owner._loops if t.get_name().rsplit(":", 1)[1] in ("writer", "lease")
+            ]
+            owner._stop(frozen_loops)
             await owner._stopped()
             frozen = time.monotonic()
             redis_server.command("DEL", f"eventstream:lease:{owner.process_id}")
