@@ -56,6 +56,7 @@ holds one connection per mirror (each blocks in ``XREAD``) plus a few.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -158,6 +159,7 @@ class _Owned:
         "pending",
         "produced",
         "recheck",
+        "sent",
         "task",
         "terminal",
         "written",
@@ -169,6 +171,8 @@ class _Owned:
         self.pending: list[bytes] = []
         self.produced = 0
         self.written = 0
+        self.sent = 0
+        """Events sent to Redis (written, or in flight)."""
         self.terminal: tuple[RunStatus, str | None] | None = None
         self.finished_status: RunStatus | None = None
         self.lost = False
@@ -178,6 +182,48 @@ class _Owned:
         self.drained = asyncio.Event()
         self.drained.set()
         self.done = asyncio.Event()
+
+
+_Op = tuple["_Owned | None", str, list[bytes]]
+"""A command sent: whose (``None``: no run's), which kind, the events it carried."""
+
+
+class _Wire:
+    """A connection of its own: commands sent without waiting, replies read in order.
+
+    No socket timeout: a blocking ``XREAD`` and a reply in flight are not failures.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._connection: Any = None
+
+    async def send(self, commands: list[tuple[Any, ...]]) -> None:
+        connection = self._connection
+        if connection is None:
+            pool = self._client.connection_pool
+            options = {**pool.connection_kwargs, "socket_timeout": None}
+            connection = pool.connection_class(**options)
+            await connection.connect()
+            self._connection = connection
+        await connection.send_packed_command(connection.pack_commands(commands), check_health=False)
+
+    async def read(self) -> Any:
+        """The next reply; an error reply (a script's) is returned, not raised."""
+        import redis.exceptions
+
+        if self._connection is None:
+            raise redis.exceptions.ConnectionError("the connection was closed")
+        try:
+            return await self._connection.read_response()
+        except redis.exceptions.ResponseError as exc:
+            return exc
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.disconnect()
 
 
 class _Mirror(Run):
@@ -341,6 +387,7 @@ class RedisRunRegistry(BaseRunRegistry):
         self._background: set[asyncio.Task[Any]] = set()
         self._warned = 0.0
         self._ending: set[asyncio.Task[Any]] = set()
+        self._wires: list[_Wire] = []
         self._reaper: asyncio.Task[None] | None = None
         self._opened = False
         self._closed = False
@@ -425,6 +472,12 @@ class RedisRunRegistry(BaseRunRegistry):
         if now - self._warned > 5.0:
             self._warned = now
             logger.warning("Redis at %s does not answer (%s); retrying", self.url, exc)
+
+    def _wire(self) -> _Wire:
+        """A connection of its own for a loop; :meth:`aclose` closes it."""
+        wire = _Wire(self._client)
+        self._wires.append(wire)
+        return wire
 
     def _stop(self, tasks: list[asyncio.Task[Any]]) -> None:
         """Cancel tasks and make sure they end: redis-py may swallow a cancellation that
@@ -556,56 +609,95 @@ class RedisRunRegistry(BaseRunRegistry):
                 break
 
     async def _write_loop(self) -> None:
-        """Write what the runs produced, grouped: one pipeline per round trip."""
+        """Write what the runs produced: each wake-up sends one batch (every run's new
+        events) on a connection of its own without waiting for the replies of the
+        batches before, which :meth:`_confirm` reads in order."""
         errors = _redis_errors()
         backoff = 0.05
         keys = self._keys
-        while not self._closed:
-            await self._wake_writer.wait()
-            self._wake_writer.clear()
-            batch = list(self._dirty.values())
-            self._dirty.clear()
-            deletes, self._deletes = self._deletes, []
-            pipe = self._client.pipeline(transaction=False)
-            ops: list[tuple[_Owned, str, list[bytes]]] = []
-            for owned in batch:
-                meta, stream = keys.meta(owned.id), keys.stream(owned.id)
-                if owned.pending:
-                    payloads, owned.pending = owned.pending, []
-                    owned.drained.set()
-                    limits = (self.buffer_size, self.buffer_bytes, self._live_ms)
-                    pipe.eval(
-                        APPEND, 2, meta, stream, self.process_id, owned.written, *limits, *payloads
-                    )
-                    ops.append((owned, "append", payloads))
-                if owned.terminal is not None:
-                    status, error = owned.terminal
-                    end = encode_end(status, error)
-                    ttl_ms = int(self.ttl * 1000)
-                    pipe.eval(
-                        FINISH, 2, meta, stream, self.process_id, status, end, error or "", ttl_ms
-                    )
-                    ops.append((owned, "finish", []))
-            for run_id in deletes:
-                pipe.delete(keys.meta(run_id), keys.stream(run_id))
-            if not ops and not deletes:
-                continue
+        wire = self._wire()
+        inflight: collections.deque[_Op] = collections.deque()
+        confirming: asyncio.Task[None] | None = None
+        try:
+            while not self._closed:
+                await self._wake_writer.wait()
+                self._wake_writer.clear()
+                batch = list(self._dirty.values())
+                self._dirty.clear()
+                deletes, self._deletes = self._deletes, []
+                commands: list[tuple[Any, ...]] = []
+                ops: list[_Op] = []
+                for owned in batch:
+                    meta, stream = keys.meta(owned.id), keys.stream(owned.id)
+                    if owned.pending:
+                        payloads, owned.pending = owned.pending, []
+                        owned.drained.set()
+                        limits = (self.buffer_size, self.buffer_bytes, self._live_ms)
+                        first = owned.sent
+                        owned.sent += len(payloads)
+                        commands.append(
+                            ("EVAL", APPEND, 2, meta, stream, self.process_id, first, *limits,
+                             *payloads)
+                        )  # fmt: skip
+                        ops.append((owned, "append", payloads))
+                    if owned.terminal is not None:
+                        status, error = owned.terminal
+                        end = encode_end(status, error)
+                        ttl_ms = int(self.ttl * 1000)
+                        commands.append(
+                            ("EVAL", FINISH, 2, meta, stream, self.process_id, status, end,
+                             error or "", ttl_ms)
+                        )  # fmt: skip
+                        ops.append((owned, "finish", []))
+                for run_id in deletes:
+                    commands.append(("DEL", keys.meta(run_id), keys.stream(run_id)))
+                    ops.append((None, "delete", []))
+                if not ops:
+                    continue
+                try:
+                    await wire.send(commands)
+                except errors as exc:
+                    self._warn_lost(exc)
+                    await wire.close()
+                    for owned, _kind, _ in [*inflight, *ops]:
+                        if owned is not None:
+                            self._lose(owned)
+                    inflight.clear()
+                    self._deletes.extend(deletes)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 2.0)
+                    self._wake_writer.set()
+                    continue
+                backoff = 0.05
+                inflight.extend(ops)
+                if confirming is None or confirming.done():
+                    confirming = asyncio.ensure_future(self._confirm(wire, inflight))
+        finally:
+            if confirming is not None:
+                self._stop([confirming])
+
+    async def _confirm(self, wire: _Wire, inflight: collections.deque[_Op]) -> None:
+        """Read the replies of the batches sent, in order, and settle each run's."""
+        errors = _redis_errors()
+        while inflight:
             try:
-                results = await pipe.execute(raise_on_error=False)
+                result = await wire.read()
             except errors as exc:
                 self._warn_lost(exc)
-                for owned in batch:
-                    self._lose(owned)
-                self._deletes.extend(deletes)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+                await wire.close()
+                lost = list(inflight)
+                inflight.clear()
+                for owned, _, _ in lost:
+                    if owned is not None:
+                        self._lose(owned)
+                return
+            owned, kind, payloads = inflight.popleft()
+            if owned is None:
                 continue
-            backoff = 0.05
-            for (owned, kind, payloads), result in zip(ops, results, strict=False):
-                try:
-                    self._settle(owned, kind, payloads, result)
-                except Exception:  # one run's bug must not stop every run's writes
-                    logger.exception("run %s: settling a write failed", owned.id)
+            try:
+                self._settle(owned, kind, payloads, result)
+            except Exception:  # one run's bug must not stop every run's writes
+                logger.exception("run %s: settling a write failed", owned.id)
 
     def _settle(self, owned: _Owned, kind: str, payloads: list[bytes], result: Any) -> None:
         if isinstance(result, Exception):
@@ -812,6 +904,7 @@ class RedisRunRegistry(BaseRunRegistry):
         backoff = 0.05
         block = int(QUIET * 1000)
         keys = self._keys
+        wire = self._wire()
         while not self._closed:
             if not self._following:
                 self._follow_changed.clear()
@@ -820,14 +913,19 @@ class RedisRunRegistry(BaseRunRegistry):
             groups: dict[bytes, list[_Mirror]] = {}
             for mirror in self._following:
                 groups.setdefault(keys.stream(mirror.id).encode(), []).append(mirror)
-            streams: dict[bytes, bytes | str] = {wake_key: wake_at}
-            for key, mirrors in groups.items():
-                streams[key] = entry_id(min(m.position for m in mirrors))
+            names: list[bytes] = [wake_key, *groups]
+            ids: list[bytes | str] = [wake_at]
+            ids.extend(entry_id(min(m.position for m in mirrors)) for mirrors in groups.values())
+            command = ("XREAD", "COUNT", 1000, "BLOCK", block, "STREAMS", *names, *ids)
             self._tail_blocked = True
             try:
-                reply = await self._client.xread(streams, count=1000, block=block)
+                await wire.send([command])
+                reply = await wire.read()
+                if isinstance(reply, Exception):
+                    raise reply
             except errors as exc:
                 self._warn_lost(exc)
+                await wire.close()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
                 continue
@@ -965,6 +1063,8 @@ class RedisRunRegistry(BaseRunRegistry):
         ]
         self._stop(tasks)
         await self._stopped()
+        for wire in self._wires:
+            await wire.close()
         with contextlib.suppress(*_redis_errors()):
             await self._client.delete(self._keys.lease(self.process_id))
         with contextlib.suppress(Exception):
@@ -973,15 +1073,21 @@ class RedisRunRegistry(BaseRunRegistry):
 
 
 def _stream_entries(reply: Any) -> list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]:
-    """``XREAD``'s reply as (stream, entries) pairs, in RESP2's shape or RESP3's."""
+    """A raw ``XREAD`` reply (RESP2's list or RESP3's map) as (stream, entries) pairs."""
     if not reply:
         return []
     if isinstance(reply, dict):
-        return [
-            (key, entries[0] if entries and isinstance(entries[0], list) else entries)
-            for key, entries in reply.items()
-        ]
-    return [(key, entries) for key, entries in reply]
+        reply = reply.items()
+    return [
+        (
+            key,
+            [
+                (entry_id, dict(zip(fields[::2], fields[1::2], strict=True)))
+                for entry_id, fields in entries
+            ],
+        )
+        for key, entries in reply
+    ]
 
 
 def _subscriptions(meta: dict[bytes, bytes]) -> dict[str, int]:
