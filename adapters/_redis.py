@@ -659,9 +659,9 @@ class RedisRunRegistry(BaseRunRegistry):
                 except errors as exc:
                     self._warn_lost(exc)
                     await wire.close()
-                    for owned, _kind, _ in [*inflight, *ops]:
-                        if owned is not None:
-                            self._lose(owned)
+                    for sent, _kind, _ in [*inflight, *ops]:
+                        if sent is not None:
+                            self._lose(sent)
                     inflight.clear()
                     self._deletes.extend(deletes)
                     await asyncio.sleep(backoff)
