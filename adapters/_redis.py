@@ -412,9 +412,11 @@ class RedisRunRegistry(BaseRunRegistry):
 
         # A pooled connection Redis closed (a restart) is retried on a new one, twice;
         # every write is idempotent (explicit ids, scripts that check what is there).
+        # A reply a busy process has not read for 5 s is no sign that Redis is away.
         client = redis.asyncio.Redis.from_url(
             self._url,
             socket_connect_timeout=5,
+            socket_timeout=30,
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
             retry_on_error=list(_redis_errors()[:2]),
         )
