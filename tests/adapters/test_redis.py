@@ -52,10 +52,11 @@ async def read_until(subscription: Subscription, count: int) -> tuple[list[Item]
 
 
 async def read_until_token(subscription: Subscription) -> tuple[list[Item], Any]:
-    """Items up to the first token (a model's HTTP request is open), and the rest."""
+    """Items up to the answer's first token (the agent's long last answer is streaming:
+    its model's HTTP request is open), and the stream to read the rest from."""
     items = subscription.stream()
     first: list[Item] = []
-    while not first or not isinstance(first[-1], Token):
+    while not first or not (isinstance(first[-1], Token) and "agent_llm" in first[-1].tags):
         item = await anext(items)
         assert item is not None
         first.append(item)
@@ -147,10 +148,10 @@ async def test_redis_lost_mid_run_ends_the_run_with_an_error_readers_see_when_it
         ):
             run_id = await owner.astart(openai_cat_agent(model), CAT_INPUT)
             first, items = await read_until_token(await reader.asubscribe(run_id))
-            redis_server.stop(save=True)
+            await asyncio.to_thread(redis_server.stop, save=True)  # the loop runs meanwhile
             # The owner's next write fails: the run stops, and its model request with it.
             assert await asyncio.to_thread(model.wait_for_disconnect, 15)
-            redis_server.start()
+            await asyncio.to_thread(redis_server.start)
             rest = await asyncio.wait_for(_rest(items), 30)
             info = await asyncio.wait_for(reader.ajoin(run_id), 30)
     assert rest[-1] == Failure(message=LOST_MESSAGE, reason="failed")
