@@ -56,6 +56,10 @@ from eventstream.adapters._query import (
 )
 from eventstream.adapters._redis import RedisRunRegistry
 from eventstream.adapters._registry import (
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_BUFFER_SIZE,
+    DEFAULT_MAX_FINISHED,
+    DEFAULT_MAX_RUNS,
     BaseRunRegistry,
     RegistryUnavailableError,
     RunInfo,
@@ -99,7 +103,11 @@ __all__ = [
     "AGUI_PROTOCOL_VERSION",
     "CLOSE_DONE",
     "CLOSE_FAILED",
+    "DEFAULT_BUFFER_BYTES",
+    "DEFAULT_BUFFER_SIZE",
     "DEFAULT_MAX_BODY",
+    "DEFAULT_MAX_FINISHED",
+    "DEFAULT_MAX_RUNS",
     "FAILED_MESSAGE",
     "NDJSON_MEDIA_TYPE",
     "SELECTION_PARAMS",

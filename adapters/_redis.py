@@ -104,7 +104,7 @@ from eventstream.adapters._runs import (
 
 from eventstream import Event, Selector, event_from_json, event_to_json, normalize
 
-__all__ = ["LOST_MESSAGE", "ORPHAN_MESSAGE", "RedisRunRegistry"]
+__all__ = ["RedisRunRegistry"]
 
 logger = logging.getLogger("eventstream.adapters")
 
