@@ -31,6 +31,11 @@ from eventstream.adapters._conversation import (
     messages_from_ag_ui,
     messages_from_ui_messages,
 )
+from eventstream.adapters._limits import (
+    DEFAULT_MAX_BODY,
+    RequestBodyLimit,
+    too_many_runs_response,
+)
 from eventstream.adapters._native import EventProtocol, item_to_json
 from eventstream.adapters._ndjson import NDJSON_MEDIA_TYPE, ndjson_lines
 from eventstream.adapters._pipeline import (
@@ -48,6 +53,17 @@ from eventstream.adapters._query import (
     QueryError,
     parse_resume,
     parse_selection,
+)
+from eventstream.adapters._redis import RedisRunRegistry
+from eventstream.adapters._registry import (
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_BUFFER_SIZE,
+    DEFAULT_MAX_FINISHED,
+    DEFAULT_MAX_RUNS,
+    BaseRunRegistry,
+    RegistryUnavailableError,
+    RunInfo,
+    TooManyRunsError,
 )
 from eventstream.adapters._runs import (
     IdlePolicy,
@@ -70,6 +86,7 @@ from eventstream.adapters._sse import (
 )
 from eventstream.adapters._starlette import (
     ag_ui_response,
+    asubscribe_request,
     ndjson_response,
     sse_response,
     subscribe_request,
@@ -86,6 +103,11 @@ __all__ = [
     "AGUI_PROTOCOL_VERSION",
     "CLOSE_DONE",
     "CLOSE_FAILED",
+    "DEFAULT_BUFFER_BYTES",
+    "DEFAULT_BUFFER_SIZE",
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_MAX_FINISHED",
+    "DEFAULT_MAX_RUNS",
     "FAILED_MESSAGE",
     "NDJSON_MEDIA_TYPE",
     "SELECTION_PARAMS",
@@ -94,6 +116,7 @@ __all__ = [
     "TOOL_FAILED_MESSAGE",
     "UI_MESSAGE_STREAM_HEADERS",
     "AGUIProtocol",
+    "BaseRunRegistry",
     "ConversationError",
     "Done",
     "Encoded",
@@ -104,18 +127,24 @@ __all__ = [
     "Item",
     "ProtocolStream",
     "QueryError",
+    "RedisRunRegistry",
+    "RegistryUnavailableError",
+    "RequestBodyLimit",
     "Run",
     "RunFailedError",
+    "RunInfo",
     "RunRegistry",
     "RunStatus",
     "Signal",
     "Subscription",
+    "TooManyRunsError",
     "UIMessageStreamProtocol",
     "UIProtocol",
     "UnknownRunError",
     "WireProtocol",
     "ag_ui_response",
     "as_subscription",
+    "asubscribe_request",
     "encoded_stream",
     "item_to_json",
     "messages_from_ag_ui",
@@ -137,6 +166,7 @@ __all__ = [
     "subscribe_request",
     "to_ag_ui",
     "to_ui_message_stream",
+    "too_many_runs_response",
     "ui_message_stream_response",
     "websocket_session",
     "ws_message",

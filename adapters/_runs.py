@@ -7,9 +7,11 @@ own :class:`~eventstream.Selector`, and sleeps on a future until the run appends
 
 The policies, all explicit:
 
-- **Falling behind.** The buffer keeps the last ``buffer_size`` events. A subscriber
-  whose cursor points before the oldest one gets a :class:`Gap` naming the seqs it
-  lost, then continues with the oldest event still there. Nothing is lost silently.
+- **Falling behind.** The buffer keeps the last ``buffer_size`` events, and no more
+  than ``buffer_bytes`` bytes of their JSON (the newest event is always kept, whatever
+  its size). A subscriber whose cursor points before the oldest one gets a :class:`Gap`
+  naming the seqs it lost, then continues with the oldest event still there. Nothing is
+  lost silently.
 - **Resuming.** ``after=<seq>`` (SSE's ``Last-Event-ID``) starts after that event: no
   duplicate; what the buffer no longer holds is a :class:`Gap`. A selection with
   ``inside`` is first shown the buffered events up to ``after`` (without yielding them),
@@ -22,9 +24,11 @@ The policies, all explicit:
   ``EventSource``); ``"finish"`` lets it run to its end. A run nobody has subscribed to
   yet is never cancelled for that.
 - **Dropping a finished run.** :class:`RunRegistry` forgets a run ``ttl`` seconds after
-  it finished and frees its buffer; a subscriber still reading gets a :class:`Gap` for
-  what it had not read, then the terminal item. Later lookups raise
-  :class:`UnknownRunError`.
+  it finished and frees its buffer, sooner when more than ``max_finished`` finished runs
+  are held (the oldest first); a subscriber still reading gets a :class:`Gap` for what
+  it had not read, then the terminal item. Later lookups raise :class:`UnknownRunError`.
+- **Too many runs.** A start while ``max_runs`` runs are running raises
+  :class:`~eventstream.adapters.TooManyRunsError` (a service answers ``429``).
 - **Cancellation is real**: the run's task is cancelled, which closes
   ``astream_events`` and with it the model's HTTP request; :meth:`RunRegistry.aclose`
   cancels what still runs and awaits every task.
@@ -43,9 +47,19 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Mapping
 from typing import Any, Literal, cast
 
+from eventstream.adapters._registry import (
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_BUFFER_SIZE,
+    DEFAULT_MAX_FINISHED,
+    DEFAULT_MAX_RUNS,
+    BaseRunRegistry,
+    RunInfo,
+    RunStatus,
+    TooManyRunsError,
+)
 from eventstream.adapters._signals import Done, Failure, Gap, Item
 
-from eventstream import Event, EventStreamError, Selector, normalize
+from eventstream import EVENT_ADAPTER, Event, EventStreamError, Selector, event_to_json, normalize
 
 __all__ = [
     "IdlePolicy",
@@ -60,7 +74,6 @@ __all__ = [
 
 logger = logging.getLogger("eventstream.adapters")
 
-RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 IdlePolicy = Literal["cancel", "finish"]
 
 FAILED_MESSAGE = "the run failed; the server log has the details"
@@ -86,9 +99,22 @@ class RunFailedError(EventStreamError):
     """
 
 
-def _check_options(buffer_size: int, when_idle: str, idle_grace: float) -> None:
+def json_size(event: Event) -> int:
+    """The size of the event's JSON in UTF-8 bytes (what ``buffer_bytes`` counts)."""
+    try:
+        return len(EVENT_ADAPTER.dump_json(event, fallback=str))
+    except Exception:  # a value pydantic cannot write: event_to_json's stand-ins
+        return len(event_to_json(event).encode("utf-8", "replace"))
+
+
+def _check_options(
+    buffer_size: int, when_idle: str, idle_grace: float, buffer_bytes: int = 1
+) -> None:
     if buffer_size < 1:
         msg = f"buffer_size must be at least 1, got {buffer_size}"
+        raise ValueError(msg)
+    if buffer_bytes < 1:
+        msg = f"buffer_bytes must be at least 1, got {buffer_bytes}"
         raise ValueError(msg)
     if when_idle not in ("cancel", "finish"):
         msg = f"when_idle must be 'cancel' or 'finish', got {when_idle!r}"
@@ -110,15 +136,17 @@ class Run:
         events: AsyncIterable[Event],
         *,
         run_id: str | None = None,
-        buffer_size: int = 10_000,
+        buffer_size: int = DEFAULT_BUFFER_SIZE,
+        buffer_bytes: int = DEFAULT_BUFFER_BYTES,
         when_idle: IdlePolicy = "cancel",
         idle_grace: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         on_finish: Callable[[Run], None] | None = None,
     ) -> None:
-        _check_options(buffer_size, when_idle, idle_grace)
+        _check_options(buffer_size, when_idle, idle_grace, buffer_bytes)
         self.id = run_id or uuid.uuid4().hex
         self.buffer_size = buffer_size
+        self.buffer_bytes = buffer_bytes
         self.when_idle: IdlePolicy = when_idle
         self.idle_grace = idle_grace
         self.status: RunStatus = "pending"
@@ -131,7 +159,9 @@ class Run:
         self.subscribers = 0
         """How many subscriptions are attached now."""
         self._source = events
-        self._buffer: deque[Event] = deque(maxlen=buffer_size)
+        self._buffer: deque[Event] = deque()
+        self._sizes: deque[int] = deque()
+        self._bytes = 0
         self._total = 0
         self._waiters: set[asyncio.Future[bool]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -156,6 +186,21 @@ class Run:
     def first_buffered(self) -> int:
         """The seq of the oldest event still buffered (``total`` when none is)."""
         return self._total - len(self._buffer)
+
+    @property
+    def buffered_bytes(self) -> int:
+        """The size of the buffered events' JSON, in bytes."""
+        return self._bytes
+
+    def info(self) -> RunInfo:
+        """The run's status now, as every registry reports it."""
+        return RunInfo(
+            id=self.id,
+            status=self.status,
+            events=self._total,
+            error=self.error,
+            subscribers=self.subscribers,
+        )
 
     @property
     def task(self) -> asyncio.Task[None] | None:
@@ -230,22 +275,13 @@ class Run:
 
     async def _pump(self) -> None:
         self.status = "running"
-        buffer = self._buffer
         events = aiter(self._source)
         try:
             try:
                 async for event in events:
                     if event.seq != self._total:
-                        msg = (
-                            f"a run's source must be a whole normalized stream (seq 0, 1, 2 …): "
-                            f"event {self._total} has seq {event.seq}; select per subscriber "
-                            f"instead"
-                        )
-                        raise RunFailedError(msg)
-                    buffer.append(event)
-                    self._total += 1
-                    if self._waiters:
-                        self._wake()
+                        raise RunFailedError(not_whole_message(self._total, event.seq))
+                    self._append(event, json_size(event))
             finally:
                 # Leaving the loop early does not close an async generator; closing it
                 # now ends LangChain's run at once (a no-op when it already ended).
@@ -262,6 +298,22 @@ class Run:
         else:
             self._finish("completed", None)
 
+    def _append(self, event: Event, size: int) -> None:
+        """Buffer the next event (``size``: its JSON's bytes), trim to the bounds, wake."""
+        buffer = self._buffer
+        sizes = self._sizes
+        buffer.append(event)
+        sizes.append(size)
+        self._bytes += size
+        self._total += 1
+        while len(buffer) > self.buffer_size or (
+            self._bytes > self.buffer_bytes and len(buffer) > 1
+        ):
+            buffer.popleft()
+            self._bytes -= sizes.popleft()
+        if self._waiters:
+            self._wake()
+
     def _finish(self, status: RunStatus, error: str | None) -> None:
         self.status = status
         self.error = error
@@ -276,6 +328,8 @@ class Run:
     def _drop(self) -> None:
         """Free the buffer: readers still behind get a gap, then the terminal item."""
         self._buffer.clear()
+        self._sizes.clear()
+        self._bytes = 0
         self._wake()
 
     # -- waking readers ------------------------------------------------------------
@@ -298,6 +352,13 @@ class Run:
             if handle is not None:
                 handle.cancel()
             self._waiters.discard(waiter)
+
+
+def not_whole_message(expected: int, seq: int) -> str:
+    return (
+        f"a run's source must be a whole normalized stream (seq 0, 1, 2 …): event "
+        f"{expected} has seq {seq}; select per subscriber instead"
+    )
 
 
 def _settle(waiter: asyncio.Future[bool]) -> None:
@@ -429,34 +490,46 @@ async def _guarded(source: AsyncIterable[Any]) -> AsyncIterator[Any]:
             await aclose()
 
 
-class RunRegistry:
-    """Runs by id, each a background task with a bounded buffer; see the module doc.
+class RunRegistry(BaseRunRegistry):
+    """Runs by id in this process, each a background task with a bounded buffer.
 
-    ``buffer_size`` events per run; a finished run is dropped ``ttl`` seconds after it
-    finished; ``when_idle`` / ``idle_grace`` say what happens when the last subscriber
-    leaves. ``clock`` (monotonic seconds) decides the TTL; tests may pass their own.
+    ``buffer_size`` events and ``buffer_bytes`` bytes of JSON per run; a finished run
+    is dropped ``ttl`` seconds after it finished, or sooner when more than
+    ``max_finished`` finished runs are held (the oldest first); at most ``max_runs``
+    run at once (:class:`~eventstream.adapters.TooManyRunsError` beyond);
+    ``when_idle`` / ``idle_grace`` say what happens when the last subscriber leaves.
+    ``clock`` (monotonic seconds) decides the TTL; tests may pass their own. See the
+    module doc for the policies; the ``a…`` methods are the interface it shares with
+    :class:`~eventstream.adapters.RedisRunRegistry` (:class:`BaseRunRegistry`).
     """
 
     def __init__(
         self,
         *,
-        buffer_size: int = 10_000,
+        buffer_size: int = DEFAULT_BUFFER_SIZE,
+        buffer_bytes: int = DEFAULT_BUFFER_BYTES,
         ttl: float = 600.0,
         when_idle: IdlePolicy = "cancel",
         idle_grace: float = 5.0,
+        max_runs: int = DEFAULT_MAX_RUNS,
+        max_finished: int = DEFAULT_MAX_FINISHED,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if ttl < 0:
-            msg = f"ttl must be >= 0 seconds, got {ttl}"
-            raise ValueError(msg)
+        check_registry_options(ttl=ttl, max_runs=max_runs, max_finished=max_finished)
         # Checked here so a bad option fails at construction, not at the first run.
-        _check_options(buffer_size, when_idle, idle_grace)
+        _check_options(buffer_size, when_idle, idle_grace, buffer_bytes)
         self.buffer_size = buffer_size
+        self.buffer_bytes = buffer_bytes
         self.ttl = ttl
         self.when_idle: IdlePolicy = when_idle
         self.idle_grace = idle_grace
+        self.max_runs = max_runs
+        self.max_finished = max_finished
         self._clock = clock
         self._runs: dict[str, Run] = {}
+        self._live: set[str] = set()
+        self._finished_ids: dict[str, None] = {}
+        """The finished runs held, oldest first (a dict as an ordered set)."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: dict[str, asyncio.TimerHandle] = {}
 
@@ -471,28 +544,41 @@ class RunRegistry:
         """The runs held now, by id (read-only view)."""
         return self._runs
 
+    @property
+    def live(self) -> int:
+        """How many runs are running (or about to)."""
+        return len(self._live)
+
     def start(self, runnable: Any, input: Any, *, config: Any = None) -> Run:  # noqa: A002
         """Start ``runnable.astream_events(input, config, version="v2")`` as a run."""
+        self._check_room()
         raw = runnable.astream_events(input, config=config, version="v2")
         return self.start_events(normalize(_guarded(raw)))
 
     def start_events(self, events: AsyncIterable[Event]) -> Run:
         """Start a run over any whole normalized stream (a live or recorded one)."""
-        self.sweep()
+        self._check_room()
         run = Run(
             events,
             buffer_size=self.buffer_size,
+            buffer_bytes=self.buffer_bytes,
             when_idle=self.when_idle,
             idle_grace=self.idle_grace,
             clock=self._clock,
             on_finish=self._finished,
         )
         self._runs[run.id] = run
+        self._live.add(run.id)
         run.start()
         assert run.task is not None
         self._tasks.add(run.task)
         run.task.add_done_callback(self._tasks.discard)
         return run
+
+    def _check_room(self) -> None:
+        self.sweep()
+        if len(self._live) >= self.max_runs:
+            raise TooManyRunsError(self.max_runs)
 
     def get(self, run_id: str) -> Run:
         """The run with this id; :class:`UnknownRunError` when there is none (any more)."""
@@ -523,11 +609,13 @@ class RunRegistry:
     def sweep(self) -> list[str]:
         """Drop the finished runs whose ``ttl`` has passed; their ids."""
         now = self._clock()
-        expired = [
-            run_id
-            for run_id, run in self._runs.items()
-            if run.finished_at is not None and now - run.finished_at >= self.ttl
-        ]
+        expired = []
+        # Oldest finished first: the first one still within its ttl ends the sweep.
+        for run_id in self._finished_ids:
+            finished_at = self._runs[run_id].finished_at
+            if finished_at is None or now - finished_at < self.ttl:
+                break
+            expired.append(run_id)
         for run_id in expired:
             self._forget(run_id)
         return expired
@@ -536,12 +624,22 @@ class RunRegistry:
         timer = self._timers.pop(run_id, None)
         if timer is not None:
             timer.cancel()
+        self._finished_ids.pop(run_id, None)
+        self._live.discard(run_id)
         run = self._runs.pop(run_id, None)
         if run is not None:
             run._drop()
         return run
 
     def _finished(self, run: Run) -> None:
+        if run.id not in self._runs:  # dropped while running
+            return
+        self._live.discard(run.id)
+        self._finished_ids[run.id] = None
+        while len(self._finished_ids) > self.max_finished:
+            self._forget(next(iter(self._finished_ids)))
+        if run.id not in self._runs:  # max_finished 0
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -562,3 +660,40 @@ class RunRegistry:
             await asyncio.gather(*tasks, return_exceptions=True)
         for run_id in list(self._runs):
             self._forget(run_id)
+
+    # -- the interface every registry keeps (BaseRunRegistry) ---------------------------
+
+    async def astart(self, runnable: Any, input: Any, *, config: Any = None) -> str:  # noqa: A002
+        return self.start(runnable, input, config=config).id
+
+    async def astart_events(self, events: AsyncIterable[Event]) -> str:
+        return self.start_events(events).id
+
+    async def asubscribe(
+        self, run_id: str, *, selector: Selector | None = None, after: int | None = None
+    ) -> Subscription:
+        return self.subscribe(run_id, selector=selector, after=after)
+
+    async def acancel(self, run_id: str) -> bool:
+        return self.cancel(run_id)
+
+    async def ainfo(self, run_id: str) -> RunInfo:
+        return self.get(run_id).info()
+
+    async def ajoin(self, run_id: str) -> RunInfo:
+        run = self.get(run_id)
+        await run.wait()
+        return run.info()
+
+
+def check_registry_options(*, ttl: float, max_runs: int, max_finished: int) -> None:
+    """The options every registry shares, refused clearly when out of range."""
+    if ttl < 0:
+        msg = f"ttl must be >= 0 seconds, got {ttl}"
+        raise ValueError(msg)
+    if max_runs < 1:
+        msg = f"max_runs must be at least 1, got {max_runs}"
+        raise ValueError(msg)
+    if max_finished < 0:
+        msg = f"max_finished must be >= 0, got {max_finished}"
+        raise ValueError(msg)

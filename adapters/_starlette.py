@@ -13,8 +13,9 @@ message stream (its header ``x-vercel-ai-ui-message-stream: v1``, its closing
 subscription detaches, and the run follows its idle policy. ``subscribe_request``
 reads the selection and the resume point from the request (see
 ``eventstream.adapters._query``); an unknown run is a 404, a malformed parameter a 400
-(a close with code 1008 on a WebSocket). Starlette is imported when first needed:
-``pip install "eventstream[serve]"``.
+(a close with code 1008 on a WebSocket). ``await asubscribe_request(...)`` does the same
+with any registry (:class:`~eventstream.adapters.BaseRunRegistry`: the Redis one too).
+Starlette is imported when first needed: ``pip install "eventstream[serve]"``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from eventstream.adapters._ndjson import NDJSON_MEDIA_TYPE
 from eventstream.adapters._pipeline import ndjson_stream, sse_stream
 from eventstream.adapters._protocol import WireProtocol
 from eventstream.adapters._query import QueryError, parse_resume, parse_selection
+from eventstream.adapters._registry import BaseRunRegistry
 from eventstream.adapters._runs import RunRegistry, Subscription, UnknownRunError
 from eventstream.adapters._sse import SSE_HEADERS, SSE_MEDIA_TYPE
 
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ag_ui_response",
+    "asubscribe_request",
     "ndjson_response",
     "sse_response",
     "subscribe_request",
@@ -137,23 +140,42 @@ def subscribe_request(
 
     Raises Starlette's ``HTTPException`` (404, 400) for a request and
     ``WebSocketException`` (1008) for a WebSocket, which Starlette and FastAPI turn
-    into the answer.
+    into the answer. In-process registry only: :func:`asubscribe_request` takes any.
     """
-    _starlette()
-    from starlette.exceptions import HTTPException, WebSocketException
+    selector, after = _read_request(connection)
+    try:
+        return registry.subscribe(run_id, selector=selector, after=after)
+    except UnknownRunError as exc:
+        raise _refusal(connection, 404, exc) from exc
 
-    websocket = connection.scope["type"] == "websocket"
+
+async def asubscribe_request(
+    registry: BaseRunRegistry, run_id: str, connection: HTTPConnection
+) -> Subscription:
+    """:func:`subscribe_request` for any registry (the Redis one looks the run up there)."""
+    selector, after = _read_request(connection)
+    try:
+        return await registry.asubscribe(run_id, selector=selector, after=after)
+    except UnknownRunError as exc:
+        raise _refusal(connection, 404, exc) from exc
+
+
+def _read_request(connection: HTTPConnection) -> tuple[Selector | None, int | None]:
+    _starlette()
     try:
         selector = parse_selection(connection.query_params.multi_items())
         after = parse_resume(
             connection.query_params.get("after"), connection.headers.get("last-event-id")
         )
-        return registry.subscribe(run_id, selector=selector, after=after)
-    except UnknownRunError as exc:
-        if websocket:
-            raise WebSocketException(code=1008, reason=str(exc)) from exc
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
     except QueryError as exc:
-        if websocket:
-            raise WebSocketException(code=1008, reason=str(exc)) from exc
-        raise HTTPException(status_code=400, detail=str(exc)) from exc
+        raise _refusal(connection, 400, exc) from exc
+    return selector, after
+
+
+def _refusal(connection: HTTPConnection, status: int, exc: Exception) -> Exception:
+    """Starlette's answer to a refused subscription: HTTP ``status``, or 1008 on a WebSocket."""
+    from starlette.exceptions import HTTPException, WebSocketException
+
+    if connection.scope["type"] == "websocket":
+        return WebSocketException(code=1008, reason=str(exc))
+    return HTTPException(status_code=status, detail=str(exc))

@@ -1,7 +1,18 @@
-"""Load: 200 concurrent cat-agent runs, each read by its own SSE client, one uvicorn worker.
+"""Load: 200 concurrent cat-agent runs, each read by its own SSE client; in one process, or
+over two processes and one Redis.
 
-    python bench/load_sse.py            # 200 concurrent runs
+    python bench/load_sse.py            # 200 concurrent runs, one uvicorn worker
+    python bench/load_sse.py --redis    # the same, then 2 workers on one Redis, side by side
     python bench/load_sse.py --quick    # 50 runs, well under a minute
+
+With ``--redis``: a ``redis-server`` on a free loopback port (a temporary directory, no
+persistence) and two server processes, each with a
+:class:`~eventstream.adapters.RedisRunRegistry` on it; each client starts its run on
+one process and reads it from the other (every event crosses Redis), half the clients
+each way. The figures are set beside those of one in-process worker at the same load
+(the goal: p99 added latency through Redis at most 2× the in-process figure), with the
+Redis memory a finished run takes (``used_memory`` after the load less before, per
+run, while the finished runs are held for their TTL).
 
 The server is a child process: ``eventstream serve``'s app (``create_app``) on one
 uvicorn worker, running the cat agent on ``ChatOpenAI`` against the test kit's
@@ -29,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -36,12 +48,12 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from eventstream.adapters import Run, RunRegistry
+from eventstream.adapters import RedisRunRegistry, Run, RunRegistry
 
 from eventstream import Event
 from eventstream.testing import (
@@ -61,6 +73,7 @@ DELAY = 0.01
 
 @dataclass
 class Figures:
+    setup: str
     runs: int
     delay: float
     exact: int
@@ -74,9 +87,11 @@ class Figures:
     latency_max_ms: float
     alone_p50_ms: float
     alone_p99_ms: float
+    redis_bytes_per_run: float | None = None
 
     def table(self) -> str:
         rows = [
+            ("setup", self.setup),
             ("concurrent runs (one SSE client each)", f"{self.runs}"),
             ("model pause between frames", f"{self.delay * 1000:.0f} ms"),
             ("answers exact (and tool calls, results, seqs)", f"{self.exact} / {self.runs}"),
@@ -90,6 +105,10 @@ class Figures:
             ("the same for one run alone, p50", f"{self.alone_p50_ms:.2f} ms"),
             ("the same for one run alone, p99", f"{self.alone_p99_ms:.2f} ms"),
         ]
+        if self.redis_bytes_per_run is not None:
+            rows.append(
+                ("Redis memory per finished run", f"{self.redis_bytes_per_run / 1024:,.1f} KiB")
+            )
         lines = ["| figure | value |", "|---|---|"]
         lines += [f"| {name} | {value} |" for name, value in rows]
         return "\n".join(lines)
@@ -110,6 +129,20 @@ class StampingRegistry(RunRegistry):
         run = super().start_events(_stamped(events, stamps))
         self.stamps[run.id] = stamps
         return run
+
+
+class StampingRedisRegistry(RedisRunRegistry):
+    """The same notes, for runs this process starts on Redis."""
+
+    def __init__(self, url: str, **options: Any) -> None:
+        super().__init__(url, **options)
+        self.stamps: dict[str, list[float]] = {}
+
+    async def _start(self, events: AsyncIterable[Event]) -> str:
+        stamps: list[float] = []
+        run_id = await super()._start(_stamped(events, stamps))
+        self.stamps[run_id] = stamps
+        return run_id
 
 
 async def _stamped(events: AsyncIterable[Event], stamps: list[float]) -> AsyncIterator[Event]:
@@ -143,7 +176,7 @@ def serve_model(delay: float) -> None:
         done.wait()
 
 
-def serve(model_url: str) -> None:
+def serve(model_url: str, redis_url: str | None) -> None:
     """Child process: the demo app on one uvicorn worker; prints its port."""
     import socket
 
@@ -171,7 +204,11 @@ def serve(model_url: str) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     sock.listen(4096)  # clients may connect before uvicorn accepts
-    registry = StampingRegistry(when_idle="finish")
+    registry: StampingRegistry | StampingRedisRegistry = (
+        StampingRegistry(when_idle="finish")
+        if redis_url is None
+        else StampingRedisRegistry(redis_url, when_idle="finish")
+    )
     app = create_app(agent, registry=registry)
 
     async def stamps(run_id: str) -> list[float]:
@@ -200,17 +237,19 @@ class Client:
     events: list[dict[str, Any]]
     received: dict[int, float]
     """seq → monotonic time its frame was read, for tokens."""
+    owner: str
+    """The base URL of the process that ran it (and stamped its events)."""
 
 
-async def one_client(http: httpx.AsyncClient) -> Client:
-    response = await http.post("/runs", json={"input": CAT_QUESTION})
+async def one_client(http: httpx.AsyncClient, starts: str, reads: str) -> Client:
+    response = await http.post(f"{starts}/runs", json={"input": CAT_QUESTION})
     response.raise_for_status()
     run_id = response.json()["run_id"]
     events: list[dict[str, Any]] = []
     received: dict[int, float] = {}
     buffer = ""
     clock = time.monotonic
-    async with http.stream("GET", f"/runs/{run_id}/events") as stream:
+    async with http.stream("GET", f"{reads}/runs/{run_id}/events") as stream:
         async for text in stream.aiter_text():
             now = clock()
             buffer += text
@@ -233,7 +272,7 @@ async def one_client(http: httpx.AsyncClient) -> Client:
                 events.append(item)
                 if kind == "token":
                     received[item["seq"]] = now
-    return Client(run_id, events, received)
+    return Client(run_id, events, received, starts)
 
 
 def exact(client: Client) -> bool:
@@ -261,18 +300,26 @@ def cross_talk(clients: list[Client]) -> int:
 Load = tuple[list[Client], float, dict[str, list[float]]]
 
 
-async def drive(url: str, runs: int) -> tuple[Load, Load]:
-    """One run alone (the unloaded baseline), then ``runs`` at once."""
-    limits = httpx.Limits(max_connections=runs + 10, max_keepalive_connections=runs + 10)
-    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as http:
+async def drive(urls: list[str], runs: int) -> tuple[Load, Load]:
+    """One run alone (the unloaded baseline), then ``runs`` at once.
+
+    With several ``urls``, client ``i`` starts its run on ``urls[i % n]`` and reads it
+    from the next one.
+    """
+    limits = httpx.Limits(max_connections=2 * runs + 10, max_keepalive_connections=2 * runs + 10)
+    n = len(urls)
+    async with httpx.AsyncClient(timeout=300, limits=limits) as http:
 
         async def load(count: int) -> Load:
             start = time.monotonic()
-            clients = await asyncio.gather(*(one_client(http) for _ in range(count)))
+            clients = await asyncio.gather(
+                *(one_client(http, urls[i % n], urls[(i + 1) % n]) for i in range(count))
+            )
             seconds = time.monotonic() - start
             stamps = {}
             for client in clients:
-                stamps[client.run_id] = (await http.get(f"/bench/stamps/{client.run_id}")).json()
+                url = f"{client.owner}/bench/stamps/{client.run_id}"
+                stamps[client.run_id] = (await http.get(url)).json()
             return list(clients), seconds, stamps
 
         await load(1)  # warm-up: imports, first connections
@@ -292,11 +339,12 @@ def _p99(values: list[float]) -> float:
     return values[min(len(values) - 1, int(len(values) * 0.99))]
 
 
-def measure(quick: bool) -> Figures:
-    """Start the servers, run the clients, and return the figures."""
+def measure(quick: bool, redis_url: str | None = None) -> Figures:
+    """Start the servers (two on Redis with ``redis_url``), run the clients, the figures."""
     runs = 50 if quick else 200
     script = os.path.abspath(__file__)
     children: list[subprocess.Popen[str]] = []
+    memory_before = _redis_memory(redis_url) if redis_url else 0
 
     def child(*args: str) -> str:
         process = subprocess.Popen(
@@ -311,8 +359,13 @@ def measure(quick: bool) -> Figures:
 
     try:
         model_url = child("--model", str(DELAY))
-        port = child("--serve", model_url)
-        alone, loaded = asyncio.run(drive(f"http://127.0.0.1:{port}", runs))
+        extra = () if redis_url is None else ("--redis-url", redis_url)
+        workers = 1 if redis_url is None else 2
+        ports = [child("--serve", model_url, *extra) for _ in range(workers)]
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        alone, loaded = asyncio.run(drive(urls, runs))
+        held = runs + 2  # the loaded runs and the two baseline runs, all finished
+        memory = (_redis_memory(redis_url) - memory_before) / held if redis_url else None
     finally:
         for process in reversed(children):
             assert process.stdin is not None
@@ -322,7 +375,14 @@ def measure(quick: bool) -> Figures:
     latencies = _latencies(loaded)
     baseline = _latencies(alone)
     events = sum(len(client.events) for client in clients)
+    setup = (
+        "one uvicorn worker, in-process registry"
+        if redis_url is None
+        else "two uvicorn workers, one Redis; each client reads from the worker that did not "
+        "start its run"
+    )
     return Figures(
+        setup=setup,
         runs=runs,
         delay=DELAY,
         exact=sum(exact(client) for client in clients),
@@ -336,28 +396,83 @@ def measure(quick: bool) -> Figures:
         latency_max_ms=latencies[-1],
         alone_p50_ms=statistics.median(baseline),
         alone_p99_ms=_p99(baseline),
+        redis_bytes_per_run=memory,
     )
+
+
+def _redis_memory(url: str) -> int:
+    """Redis's ``used_memory``, in bytes."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return int(client.info("memory")["used_memory"])
+    finally:
+        client.close()
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    """``redis-server`` on a free loopback port in a temporary directory; its URL."""
+    import shutil
+    import socket
+    import tempfile
+
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory() as directory:
+        process = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", directory,
+             "--save", "", "--appendonly", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        url = f"redis://127.0.0.1:{port}/0"
+        try:
+            for _ in range(500):
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                    break
+                time.sleep(0.02)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(10)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="50 runs instead of 200")
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="also over two workers and one Redis (redis-server must be installed)",
+    )
     parser.add_argument("--model", type=float, metavar="DELAY", help=argparse.SUPPRESS)
     parser.add_argument("--serve", metavar="MODEL_URL", help=argparse.SUPPRESS)
+    parser.add_argument("--redis-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.model is not None:
         serve_model(args.model)
         return 0
     if args.serve is not None:
-        serve(args.serve)
+        serve(args.serve, args.redis_url)
         return 0
-    figures = measure(args.quick)
+    results = [measure(args.quick)]
+    if args.redis:
+        with redis_server() as url:
+            results.append(measure(args.quick, url))
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, one uvicorn worker, loopback\n"
+        f"Python {platform.python_version()}, loopback\n"
     )
-    print(figures.table())
-    return 0 if figures.exact == figures.runs and figures.cross_talk == 0 else 1
+    for figures in results:
+        print(figures.table(), end="\n\n")
+    if len(results) == 2:
+        ratio = results[1].latency_p99_ms / results[0].latency_p99_ms
+        print(f"p99 added latency, Redis / in-process: {ratio:.2f}× (goal ≤ 2×)")
+    ok = all(f.exact == f.runs and f.cross_talk == 0 for f in results)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

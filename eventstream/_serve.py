@@ -5,7 +5,13 @@ OpenAI-compatible server that streams scripted answers with a pause between fram
 (no API key, no network), so the page visibly streams. The endpoints:
 
 - ``POST /runs`` ``{"input": "<question>"}`` → ``201 {"run_id": ...}``: starts a run in
-  the app's :class:`~eventstream.adapters.RunRegistry`.
+  the app's registry (:class:`~eventstream.adapters.RunRegistry`, or
+  :class:`~eventstream.adapters.RedisRunRegistry` with ``--redis``). ``429`` with
+  ``Retry-After`` when ``max_runs`` runs are running; ``413`` for a body over
+  ``max_body`` bytes (on every endpoint).
+- ``GET /runs/{run_id}``: the run's status (``RunInfo`` as JSON).
+- ``DELETE /runs/{run_id}``: cancels the run, wherever it runs →
+  ``{"run_id": ..., "cancelled": true}`` (``false``: it had already finished).
 - ``GET /runs/{run_id}/events``: the run as Server-Sent Events. Query parameters
   ``types``, ``tags``, ``names``, ``inside`` (also ``exclude_tags``, ``run_types``),
   comma-separated, select as :func:`eventstream.select` does; ``Last-Event-ID`` (or
@@ -17,6 +23,10 @@ OpenAI-compatible server that streams scripted answers with a pause between fram
 - ``POST /api/chat``: the body the AI SDK's ``DefaultChatTransport`` sends
   (``{id, messages, trigger}``) in, the run as a UI message stream out, for ``useChat``.
 - ``GET /``: the page (``eventstream/static/index.html``).
+
+With ``--redis redis://HOST:PORT/DB`` several ``eventstream serve`` processes on one
+Redis act as one service: a run started on one is readable, resumable and cancellable
+on every other (see ``eventstream.adapters._redis``).
 
 The two chat endpoints run the conversation the client sends (its messages turned into
 LangChain messages) in the registry like any run, so a client that goes away cancels
@@ -33,7 +43,9 @@ endpoints' annotations at runtime, and they name classes imported inside
 """
 
 import argparse
+import asyncio
 import contextlib
+import dataclasses
 import functools
 import importlib.resources
 import sys
@@ -44,16 +56,30 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eventstream._demo import seconds
 from eventstream.adapters import (
+    DEFAULT_MAX_BODY,
+    BaseRunRegistry,
     ConversationError,
+    RegistryUnavailableError,
+    RequestBodyLimit,
     RunRegistry,
+    TooManyRunsError,
+    UnknownRunError,
     ag_ui_response,
+    asubscribe_request,
     messages_from_ag_ui,
     messages_from_ui_messages,
     ndjson_response,
     sse_response,
     stream_websocket,
-    subscribe_request,
+    too_many_runs_response,
     ui_message_stream_response,
+)
+from eventstream.adapters._redis import safe_url
+from eventstream.adapters._registry import (
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_BUFFER_SIZE,
+    DEFAULT_MAX_FINISHED,
+    DEFAULT_MAX_RUNS,
 )
 
 if TYPE_CHECKING:
@@ -62,6 +88,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AGUIRunInput",
     "ChatRequest",
+    "RunCancelled",
     "RunCreated",
     "RunRequest",
     "add_arguments",
@@ -85,6 +112,14 @@ class RunCreated(BaseModel):
     """The answer of ``POST /runs``."""
 
     run_id: str
+
+
+class RunCancelled(BaseModel):
+    """The answer of ``DELETE /runs/{run_id}``."""
+
+    run_id: str
+    cancelled: bool
+    """``False`` when the run had already finished."""
 
 
 class AGUIRunInput(BaseModel):
@@ -120,17 +155,21 @@ def _page() -> str:
 def create_app(
     runnable_factory: Callable[[], Any] | None = None,
     *,
-    registry: RunRegistry | None = None,
+    registry: BaseRunRegistry | None = None,
     make_input: Callable[[str], Any] = _as_messages,
     delay: float = DEFAULT_DELAY,
     heartbeat: float = 15.0,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> "FastAPI":
     """The demo app; with ``runnable_factory``, the same endpoints for another runnable.
 
-    ``registry``: where runs live (its TTL and idle policy); a new default one when
-    ``None``. ``delay``: the demo model's pause between frames. ``heartbeat``: seconds
-    of silence before an SSE ``: ping``. At shutdown every run still going is
-    cancelled and awaited.
+    ``registry``: where runs live (in this process or on Redis; its TTL, idle policy
+    and limits); a new default :class:`~eventstream.adapters.RunRegistry` when ``None``.
+    ``delay``: the demo model's pause between frames. ``heartbeat``: seconds of silence
+    before an SSE ``: ping``. ``max_body``: the largest request body, in bytes (``413``
+    beyond). At startup the registry is opened (a Redis registry that cannot reach
+    Redis fails the startup); at shutdown every run still going here is cancelled and
+    awaited.
     """
     try:
         from fastapi import FastAPI, HTTPException, Request, Response, WebSocket
@@ -143,6 +182,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            await runs.open()
+            # Runs first (their model requests close), then the model server.
+            stack.push_async_callback(runs.aclose)
             if runnable_factory is None:
                 from eventstream.testing import CAT_SCRIPTS, OpenAIServer, openai_cat_agent
 
@@ -150,30 +192,56 @@ def create_app(
                 app.state.runnable = openai_cat_agent(server)
             else:
                 app.state.runnable = runnable_factory()
-            # Runs first (their model requests close), then the model server.
-            stack.push_async_callback(runs.aclose)
             yield
 
     app = FastAPI(title="eventstream demo", lifespan=lifespan)
     app.state.registry = runs
+    app.add_middleware(RequestBodyLimit, max_bytes=max_body)
+    app.add_exception_handler(TooManyRunsError, too_many_runs_response)
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        from fastapi.responses import JSONResponse
+
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "1"})
+
+    app.add_exception_handler(RegistryUnavailableError, unavailable)
+
+    def unknown(exc: UnknownRunError) -> HTTPException:
+        return HTTPException(status_code=404, detail=str(exc))
 
     @app.post("/runs", status_code=201)
     async def start_run(body: RunRequest, response: Response) -> RunCreated:
-        run = runs.start(app.state.runnable, make_input(body.input))
-        response.headers["Location"] = f"/runs/{run.id}/events"
-        return RunCreated(run_id=run.id)
+        run_id = await runs.astart(app.state.runnable, make_input(body.input))
+        response.headers["Location"] = f"/runs/{run_id}/events"
+        return RunCreated(run_id=run_id)
+
+    @app.get("/runs/{run_id}")
+    async def run_info(run_id: str) -> dict[str, Any]:
+        try:
+            info = await runs.ainfo(run_id)
+        except UnknownRunError as exc:
+            raise unknown(exc) from exc
+        return dataclasses.asdict(info)
+
+    @app.delete("/runs/{run_id}")
+    async def cancel_run(run_id: str) -> RunCancelled:
+        try:
+            return RunCancelled(run_id=run_id, cancelled=await runs.acancel(run_id))
+        except UnknownRunError as exc:
+            raise unknown(exc) from exc
 
     @app.get("/runs/{run_id}/events")
     async def events_sse(run_id: str, request: Request) -> Response:
-        return sse_response(subscribe_request(runs, run_id, request), heartbeat=heartbeat)
+        subscription = await asubscribe_request(runs, run_id, request)
+        return sse_response(subscription, heartbeat=heartbeat)
 
     @app.get("/runs/{run_id}/events.ndjson")
     async def events_ndjson(run_id: str, request: Request) -> Response:
-        return ndjson_response(subscribe_request(runs, run_id, request))
+        return ndjson_response(await asubscribe_request(runs, run_id, request))
 
     @app.websocket("/runs/{run_id}/ws")
     async def events_ws(run_id: str, websocket: WebSocket) -> None:
-        await stream_websocket(websocket, subscribe_request(runs, run_id, websocket))
+        await stream_websocket(websocket, await asubscribe_request(runs, run_id, websocket))
 
     def conversation(read: Callable[[Any], list[Any]], messages: list[dict[str, Any]]) -> Any:
         try:
@@ -183,16 +251,23 @@ def create_app(
 
     @app.post("/agui")
     async def agui(body: AGUIRunInput) -> Response:
-        run = runs.start(app.state.runnable, conversation(messages_from_ag_ui, body.messages))
+        run_id = await runs.astart(
+            app.state.runnable, conversation(messages_from_ag_ui, body.messages)
+        )
         return ag_ui_response(
-            runs.subscribe(run.id), thread_id=body.threadId, run_id=body.runId, heartbeat=heartbeat
+            await runs.asubscribe(run_id),
+            thread_id=body.threadId,
+            run_id=body.runId,
+            heartbeat=heartbeat,
         )
 
     @app.post("/api/chat")
     async def chat(body: ChatRequest) -> Response:
-        run = runs.start(app.state.runnable, conversation(messages_from_ui_messages, body.messages))
+        run_id = await runs.astart(
+            app.state.runnable, conversation(messages_from_ui_messages, body.messages)
+        )
         return ui_message_stream_response(
-            runs.subscribe(run.id), message_id=f"msg-{run.id}", heartbeat=heartbeat
+            await runs.asubscribe(run_id), message_id=f"msg-{run_id}", heartbeat=heartbeat
         )
 
     @app.get("/", response_class=HTMLResponse)
@@ -200,6 +275,14 @@ def create_app(
         return HTMLResponse(_page())
 
     return app
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        msg = f"expected a whole number >= 1, got {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return number
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -219,21 +302,112 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="when a run's last subscriber leaves: cancel it (after a grace period) "
         "or let it finish (default cancel)",
     )
+    parser.add_argument(
+        "--idle-grace",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="with --when-idle cancel: how long a run nobody reads may wait for a "
+        "reader to come back (default 5)",
+    )
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="keep runs on Redis Streams (redis://HOST:PORT/DB), so several serve "
+        "processes on one Redis act as one service (default: in this process)",
+    )
+    limits = parser.add_argument_group("limits")
+    limits.add_argument(
+        "--max-body",
+        type=_positive,
+        default=DEFAULT_MAX_BODY,
+        metavar="BYTES",
+        help=f"largest request body; 413 beyond (default {DEFAULT_MAX_BODY})",
+    )
+    limits.add_argument(
+        "--max-runs",
+        type=_positive,
+        default=DEFAULT_MAX_RUNS,
+        metavar="N",
+        help=f"runs running at once in this process; 429 beyond (default {DEFAULT_MAX_RUNS})",
+    )
+    limits.add_argument(
+        "--max-finished",
+        type=int,
+        default=DEFAULT_MAX_FINISHED,
+        metavar="N",
+        help="finished runs held for late readers, the oldest dropped first "
+        f"(default {DEFAULT_MAX_FINISHED})",
+    )
+    limits.add_argument(
+        "--buffer-events",
+        type=_positive,
+        default=DEFAULT_BUFFER_SIZE,
+        metavar="N",
+        help=f"events kept per run; a reader behind gets a gap (default {DEFAULT_BUFFER_SIZE})",
+    )
+    limits.add_argument(
+        "--buffer-bytes",
+        type=_positive,
+        default=DEFAULT_BUFFER_BYTES,
+        metavar="BYTES",
+        help=f"bytes of event JSON kept per run (default {DEFAULT_BUFFER_BYTES})",
+    )
+    limits.add_argument(
+        "--ttl",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="how long a finished run stays readable (default 600)",
+    )
     parser.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
 
 
-def main(args: argparse.Namespace) -> int:
-    """Serve the demo app with uvicorn until interrupted; the exit code."""
+def make_registry(args: argparse.Namespace) -> BaseRunRegistry:
+    """The registry ``eventstream serve`` runs on, from its options."""
+    options: dict[str, Any] = {
+        "when_idle": args.when_idle,
+        "idle_grace": args.idle_grace,
+        "max_runs": args.max_runs,
+        "max_finished": args.max_finished,
+        "buffer_size": args.buffer_events,
+        "buffer_bytes": args.buffer_bytes,
+        "ttl": args.ttl,
+    }
+    if args.redis is None:
+        return RunRegistry(**options)
+    from eventstream.adapters import RedisRunRegistry
+
+    return RedisRunRegistry(args.redis, **options)
+
+
+def main(args: argparse.Namespace, runnable_factory: Callable[[], Any] | None = None) -> int:
+    """Serve the demo app (or ``runnable_factory``'s) with uvicorn until interrupted.
+
+    The exit code: 2 when a dependency is missing or Redis cannot be reached.
+    """
     try:
         import uvicorn
     except ImportError:
         sys.stderr.write(f"{INSTALL_HINT}\n")
         return 2
     try:
-        app = create_app(delay=args.delay, registry=RunRegistry(when_idle=args.when_idle))
-    except ImportError as exc:
-        sys.stderr.write(f"{exc}\n")
+        registry = make_registry(args)
+        if args.redis is not None:
+            # Fail before serving, with the URL, not inside uvicorn's startup traceback.
+            asyncio.run(_check_reachable(make_registry(args)))
+        app = create_app(
+            runnable_factory, delay=args.delay, registry=registry, max_body=args.max_body
+        )
+    except (ImportError, ValueError, RegistryUnavailableError) as exc:
+        sys.stderr.write(f"eventstream serve: {exc}\n")
         return 2
-    sys.stderr.write(f"eventstream serve: open http://{args.host}:{args.port}/\n")
+    where = f", runs on Redis at {safe_url(args.redis)}" if args.redis is not None else ""
+    sys.stderr.write(f"eventstream serve: open http://{args.host}:{args.port}/{where}\n")
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
+
+
+async def _check_reachable(registry: BaseRunRegistry) -> None:
+    await registry.open()
+    await registry.aclose()

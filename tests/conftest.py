@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from langchain_core.language_models import BaseChatModel
 
 from eventstream import End, EventStreamError, Start, UnknownFormatError, normalize
 from eventstream.testing import CAT_QUESTION, CAT_SCRIPTS, ScriptedChatModel, build_cat_agent
+from tests.redis_server import REDIS_SERVER, RedisServer
 
 # The long fuzz run: pytest tests/test_fuzz.py --hypothesis-profile=long
 settings.register_profile(
@@ -65,3 +67,15 @@ def assert_events_or_our_error(raw: list[Any]) -> None:
     if strict_events is not None:
         assert stream.normalizer.skipped == 0
         assert strict_events == events
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A fresh ``redis-server`` on a free loopback port (skipped only without the binary)."""
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (CI installs Debian's redis-server)")
+    server = RedisServer(tmp_path).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -590,3 +590,69 @@ async def test_serve_runs_the_demo_app_on_the_given_port_until_interrupted() -> 
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr.decode()
     assert f"open http://127.0.0.1:{port}/" in stderr.decode()
+
+
+# -- limits: 413, 429, and the status and cancel endpoints ---------------------------------
+
+
+JSON = {"content-type": "application/json"}
+
+
+async def test_a_body_over_max_body_is_refused_with_413_at_the_bound(
+    cat_server: OpenAIServer,
+) -> None:
+    registry = RunRegistry()
+    app = create_app(lambda: openai_cat_agent(cat_server), registry=registry, max_body=100)
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        fits = json.dumps({"input": "x" * (100 - len('{"input": ""}'))})
+        assert len(fits) == 100
+        response = await client.post("/runs", content=fits, headers=JSON)
+        assert response.status_code == 201
+        await registry.ajoin(response.json()["run_id"])
+        over = json.dumps({"input": "x" * (101 - len('{"input": ""}'))})
+        response = await client.post("/runs", content=over, headers=JSON)
+        assert response.status_code == 413
+        assert "more than 100 bytes" in response.json()["detail"]
+
+        async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: counted as read
+            yield over[:50].encode()
+            yield over[50:].encode()
+
+        response = await client.post("/runs", content=chunked(), headers=JSON)
+        assert response.status_code == 413
+        assert "more than 100 bytes" in response.json()["detail"]
+        assert len(registry) == 1
+
+
+async def test_one_run_over_max_runs_is_refused_with_429_and_retry_after() -> None:
+    with OpenAIServer(CAT_SCRIPTS, delay=0.05) as server:
+        async with (
+            demo(lambda: openai_cat_agent(server), max_runs=3) as served,
+            served.client() as client,
+        ):
+            ids = [await start(client) for _ in range(3)]
+            refused = await client.post("/runs", json={"input": CAT_QUESTION})
+            assert refused.status_code == 429
+            assert refused.headers["retry-after"] == "1"
+            assert "3 are running" in refused.json()["detail"]
+            cancelled = await client.delete(f"/runs/{ids[0]}")
+            assert cancelled.json() == {"run_id": ids[0], "cancelled": True}
+            await served.registry.ajoin(ids[0])
+            ids.append(await start(client))  # a place freed
+            info = (await client.get(f"/runs/{ids[0]}")).json()
+            assert info["status"] == "cancelled" and info["id"] == ids[0]
+            assert (await client.get("/runs/nope")).status_code == 404
+            assert (await client.delete("/runs/nope")).status_code == 404
+            for run_id in ids[1:]:
+                await client.delete(f"/runs/{run_id}")
+
+
+def test_serve_limits_default_and_are_checked() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args([])
+    assert (args.max_body, args.max_runs, args.max_finished) == (1024 * 1024, 1000, 1000)
+    assert (args.buffer_events, args.buffer_bytes, args.ttl) == (10_000, 4 * 1024 * 1024, 600.0)
+    assert args.redis is None
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--max-runs", "0"])

@@ -30,6 +30,7 @@ ADAPTERS = Path(__file__).resolve().parents[2] / "adapters"
 
 PROTOCOLS = {"_ui", "_agui", "_ai_sdk", "_native"}
 FRAMINGS = {"_sse", "_ndjson", "_websocket"}
+REGISTRIES = {"_registry", "_runs"}
 
 
 def parse_sse(body: str) -> list[str]:
@@ -51,7 +52,9 @@ def imports_of(module: str) -> set[str]:
 
 
 def test_data_flows_one_way_registry_protocol_framing() -> None:
-    assert imports_of("_runs") <= {"_signals"}  # the registry knows no wire format
+    # The registries know no wire format: the interface, signals and each other only.
+    for registry in REGISTRIES:
+        assert imports_of(registry) <= REGISTRIES | {"_signals"}, registry
     for framing in FRAMINGS:
         assert imports_of(framing) <= {"_protocol"}, framing  # strings only
     for protocol in PROTOCOLS:
