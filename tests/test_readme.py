@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 from eventstream.testing import ANSWER_TEXT, CAT_QUESTION, CAT_SCRIPTS, MATH_ANSWER, Text
+from tests.redis_server import REDIS_SERVER, RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -51,6 +52,8 @@ def readme_blocks() -> dict[str, Block]:
         line = lines[index]
         if line.startswith("#"):
             heading = line
+        elif line.startswith("```") and line != "```python":  # a shell or text block
+            index = lines.index("```", index + 1)
         elif line == "```python":
             end = lines.index("```", index + 1)
             before = next((x for x in reversed(lines[:index]) if x.strip()), "")
@@ -182,9 +185,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_it(key: str, tmp: Path) -> None:
-    """Saved as app.py and served by ``uvicorn app:app``, as the README says."""
-    (tmp / "app.py").write_text(block(key).code)
+def served_answer(code: str, tmp: Path) -> str:
+    """The agent's answer, from ``code`` saved as app.py and served by ``uvicorn app:app``
+    as the README says: one run started with ``POST /runs``, its tokens read as SSE."""
+    (tmp / "app.py").write_text(code)
     port = free_port()
     log = tmp / "uvicorn.log"
     with log.open("w") as output:
@@ -214,14 +218,32 @@ def serve_it(key: str, tmp: Path) -> None:
     finally:
         server.terminate()
         server.wait(30)
-    texts = [
+    return "".join(
         json.loads(line[len("data: ") :])["text"]
         for frame in body.split("\n\n")
         if "event: token" in frame
         for line in frame.splitlines()
         if line.startswith("data: ")
-    ]
-    assert "".join(texts) == ANSWER_TEXT
+    )
+
+
+def serve_it(key: str, tmp: Path) -> None:
+    assert served_answer(block(key).code, tmp) == ANSWER_TEXT
+
+
+def scaling_out(key: str, tmp: Path) -> None:
+    """The same, on a real Redis in place of the one the README names."""
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (.ci/run installs it)")
+    code = block(key).code
+    assert "redis://127.0.0.1:6379/0" in code
+    (tmp / "redis").mkdir()
+    redis = RedisServer(tmp / "redis").start()
+    try:
+        answer = served_answer(code.replace("redis://127.0.0.1:6379/0", redis.url), tmp)
+    finally:
+        redis.stop()
+    assert answer == ANSWER_TEXT
 
 
 def chat_uis(key: str, tmp: Path) -> None:
@@ -279,6 +301,7 @@ CHECKS: dict[str, Callable[[str, Path], None]] = {
     "## Subscriptions": subscriptions,
     "## Record and replay": record_and_replay,
     "## Serve it: SSE, NDJSON, WebSocket": serve_it,
+    "## Scaling out: several workers on one Redis": scaling_out,
     "## Chat UIs: AG-UI and the AI SDK": chat_uis,
 }
 """Every Python block of the README and how it is checked. Fragments: the second

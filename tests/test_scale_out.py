@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import httpx
 import pytest
@@ -268,37 +268,3 @@ def test_serve_with_redis_unreachable_exits_with_an_error_naming_the_url() -> No
     assert done.returncode == 2
     assert f"cannot reach Redis at {url}" in done.stderr
     assert "Traceback" not in done.stderr
-
-
-def test_the_readme_scaling_out_example_serves_runs_from_redis(redis_server: RedisServer) -> None:
-    from fastapi import FastAPI, Request
-    from fastapi.testclient import TestClient
-
-    from eventstream.testing import ANSWER_TEXT, ScriptedChatModel, build_cat_agent
-    from tests.test_readme import example
-
-    code = example("## Scaling out").replace("redis://127.0.0.1:6379/0", redis_server.url)
-    namespace: dict[str, Any] = {"Request": Request}
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await namespace["runs"].open()  # what the example says to do at startup
-        yield
-        await namespace["runs"].aclose()
-
-    namespace["app"] = FastAPI(lifespan=lifespan)
-    namespace["agent"] = build_cat_agent(lambda role: ScriptedChatModel(turns=CAT_SCRIPTS[role]))
-    exec(compile(code, "README.md", "exec"), namespace)
-    with TestClient(namespace["app"]) as client:
-        run_id = client.post("/runs", json={"input": "Where is the cat?"}).json()["run_id"]
-        body = client.get(
-            f"/runs/{run_id}/events", params={"types": "token", "tags": "agent_llm"}
-        ).text
-    texts = [
-        json.loads(line[len("data: ") :])["text"]
-        for frame in body.split("\n\n")
-        if "event: token" in frame
-        for line in frame.splitlines()
-        if line.startswith("data: ")
-    ]
-    assert "".join(texts) == ANSWER_TEXT

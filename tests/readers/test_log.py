@@ -997,7 +997,8 @@ async def test_concurrent_calls_of_one_tool_never_name_the_wrong_call() -> None:
     )
     agent = create_agent(ScriptedChatModel(turns=[turn, text("Socks.")]), [lookup])
     raw = await log_of(agent, {"messages": [("user", "where are the socks?")]})
-    # The tool runs started in the other order (threads, a busy loop): swap their adds.
+    # The tool runs started in the other order (threads, a busy loop): the second one's
+    # add moves before the first one's (a swap could put an add after that run's output).
     adds = [
         i
         for i, item in enumerate(raw)
@@ -1006,7 +1007,7 @@ async def test_concurrent_calls_of_one_tool_never_name_the_wrong_call() -> None:
         )
     ]
     assert len(adds) == 2
-    raw[adds[0]], raw[adds[1]] = raw[adds[1]], raw[adds[0]]
+    raw.insert(adds[0], raw.pop(adds[1]))
     events = events_of(raw)
     result_of = {e.run_id: e.tool_call_id for e in events if isinstance(e, ToolResult)}
     assert sorted(result_of.values()) == ["c1", "c2"]
