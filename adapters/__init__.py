@@ -60,9 +60,11 @@ from eventstream.adapters._registry import (
     DEFAULT_BUFFER_SIZE,
     DEFAULT_MAX_FINISHED,
     DEFAULT_MAX_RUNS,
+    RUN_SOURCES,
     BaseRunRegistry,
     RegistryUnavailableError,
     RunInfo,
+    RunSource,
     TooManyRunsError,
 )
 from eventstream.adapters._runs import (
@@ -110,6 +112,7 @@ __all__ = [
     "DEFAULT_MAX_RUNS",
     "FAILED_MESSAGE",
     "NDJSON_MEDIA_TYPE",
+    "RUN_SOURCES",
     "SELECTION_PARAMS",
     "SSE_HEADERS",
     "SSE_MEDIA_TYPE",
@@ -134,6 +137,7 @@ __all__ = [
     "RunFailedError",
     "RunInfo",
     "RunRegistry",
+    "RunSource",
     "RunStatus",
     "Signal",
     "Subscription",

@@ -85,6 +85,7 @@ from eventstream.adapters._registry import (
     BaseRunRegistry,
     RegistryUnavailableError,
     RunInfo,
+    RunSource,
     RunStatus,
     TooManyRunsError,
 )
@@ -97,12 +98,12 @@ from eventstream.adapters._runs import (
     Subscription,
     UnknownRunError,
     _check_options,
-    _guarded,
     check_registry_options,
     not_whole_message,
+    run_events,
 )
 
-from eventstream import Event, Selector, event_from_json, event_to_json, normalize
+from eventstream import Event, Selector, event_from_json, event_to_json
 
 __all__ = ["RedisRunRegistry"]
 
@@ -514,10 +515,16 @@ class RedisRunRegistry(BaseRunRegistry):
 
     # -- starting and running (the owner) ---------------------------------------------------
 
-    async def astart(self, runnable: Any, input: Any, *, config: Any = None) -> str:  # noqa: A002
+    async def astart(
+        self,
+        runnable: Any,
+        input: Any,  # noqa: A002
+        *,
+        config: Any = None,
+        source: RunSource = "v2",
+    ) -> str:
         self._check_room()
-        raw = runnable.astream_events(input, config=config, version="v2")
-        return await self._start(normalize(_guarded(raw)))
+        return await self._start(run_events(runnable, input, config, source))
 
     async def astart_events(self, events: AsyncIterable[Event]) -> str:
         self._check_room()

@@ -44,6 +44,15 @@ __all__ = [
 
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 
+RunSource = Literal["v2", "modes"]
+"""What :meth:`BaseRunRegistry.astart` streams a runnable with: ``"v2"``,
+``runnable.astream_events(input, config, version="v2")`` (any runnable; the default), or
+``"modes"``, ``runnable.astream(input, config, stream_mode=STREAM_MODES,
+subgraphs=True, version="v2")`` (a LangGraph graph, such as ``create_agent``'s: the same
+events for a fraction of the cost)."""
+
+RUN_SOURCES: tuple[RunSource, ...] = ("v2", "modes")
+
 DEFAULT_BUFFER_SIZE = 10_000
 """Events kept per run (then a reader that is behind gets a ``gap``)."""
 
@@ -111,11 +120,20 @@ class BaseRunRegistry(ABC):
         """Cancel the runs this process runs, await their tasks, let go of the store."""
 
     @abstractmethod
-    async def astart(self, runnable: Any, input: Any, *, config: Any = None) -> str:  # noqa: A002
-        """Start ``runnable.astream_events(input, config, version="v2")``; the run's id.
+    async def astart(
+        self,
+        runnable: Any,
+        input: Any,  # noqa: A002
+        *,
+        config: Any = None,
+        source: RunSource = "v2",
+    ) -> str:
+        """Start ``runnable`` on ``input`` as a run, streamed the way ``source`` says
+        (:data:`RunSource`: ``astream_events`` v2 by default); the run's id.
 
         The run is readable from every process sharing the store once this returns.
-        :class:`TooManyRunsError` when ``max_runs`` runs are running.
+        :class:`TooManyRunsError` when ``max_runs`` runs are running; ``ValueError`` for
+        an unknown ``source``.
         """
 
     @abstractmethod

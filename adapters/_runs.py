@@ -52,8 +52,10 @@ from eventstream.adapters._registry import (
     DEFAULT_BUFFER_SIZE,
     DEFAULT_MAX_FINISHED,
     DEFAULT_MAX_RUNS,
+    RUN_SOURCES,
     BaseRunRegistry,
     RunInfo,
+    RunSource,
     RunStatus,
     TooManyRunsError,
 )
@@ -472,6 +474,22 @@ def as_subscription(source: Subscription | AsyncIterable[Event]) -> Subscription
     return Run(source, when_idle="cancel", idle_grace=0).subscribe()
 
 
+def run_events(runnable: Any, input: Any, config: Any, source: RunSource) -> AsyncIterator[Event]:  # noqa: A002
+    """The normalized events of one run of ``runnable``, streamed as ``source`` says."""
+    if source == "v2":
+        raw = runnable.astream_events(input, config=config, version="v2")
+    elif source == "modes":
+        from eventstream import STREAM_MODES
+
+        raw = runnable.astream(
+            input, config=config, stream_mode=list(STREAM_MODES), subgraphs=True, version="v2"
+        )
+    else:
+        msg = f"unknown source {source!r}: pick one of {', '.join(map(repr, RUN_SOURCES))}"
+        raise ValueError(msg)
+    return normalize(_guarded(raw))
+
+
 async def _guarded(source: AsyncIterable[Any]) -> AsyncIterator[Any]:
     """The raw items; an exception of the source becomes a :class:`RunFailedError`."""
     iterator = aiter(source)
@@ -549,11 +567,18 @@ class RunRegistry(BaseRunRegistry):
         """How many runs are running (or about to)."""
         return len(self._live)
 
-    def start(self, runnable: Any, input: Any, *, config: Any = None) -> Run:  # noqa: A002
-        """Start ``runnable.astream_events(input, config, version="v2")`` as a run."""
+    def start(
+        self,
+        runnable: Any,
+        input: Any,  # noqa: A002
+        *,
+        config: Any = None,
+        source: RunSource = "v2",
+    ) -> Run:
+        """Start ``runnable`` on ``input`` as a run, streamed as ``source`` says
+        (``astream_events`` v2 by default, or LangGraph's stream modes: :data:`RunSource`)."""
         self._check_room()
-        raw = runnable.astream_events(input, config=config, version="v2")
-        return self.start_events(normalize(_guarded(raw)))
+        return self.start_events(run_events(runnable, input, config, source))
 
     def start_events(self, events: AsyncIterable[Event]) -> Run:
         """Start a run over any whole normalized stream (a live or recorded one)."""
@@ -663,8 +688,15 @@ class RunRegistry(BaseRunRegistry):
 
     # -- the interface every registry keeps (BaseRunRegistry) ---------------------------
 
-    async def astart(self, runnable: Any, input: Any, *, config: Any = None) -> str:  # noqa: A002
-        return self.start(runnable, input, config=config).id
+    async def astart(
+        self,
+        runnable: Any,
+        input: Any,  # noqa: A002
+        *,
+        config: Any = None,
+        source: RunSource = "v2",
+    ) -> str:
+        return self.start(runnable, input, config=config, source=source).id
 
     async def astart_events(self, events: AsyncIterable[Event]) -> str:
         return self.start_events(events).id

@@ -4,6 +4,7 @@ over two processes and one Redis.
     python bench/load_sse.py            # 200 concurrent runs, one uvicorn worker
     python bench/load_sse.py --redis    # the same, then 2 workers on one Redis, side by side
     python bench/load_sse.py --quick    # 50 runs, well under a minute
+    python bench/load_sse.py --source modes   # runs streamed with LangGraph's stream modes
 
 With ``--redis``: a ``redis-server`` on a free loopback port (a temporary directory, no
 persistence) and two server processes, each with a
@@ -53,7 +54,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from eventstream.adapters import RedisRunRegistry, Run, RunRegistry
+from eventstream.adapters import RUN_SOURCES, RedisRunRegistry, Run, RunRegistry, RunSource
 
 from eventstream import Event
 from eventstream.testing import (
@@ -176,7 +177,7 @@ def serve_model(delay: float) -> None:
         done.wait()
 
 
-def serve(model_url: str, redis_url: str | None) -> None:
+def serve(model_url: str, redis_url: str | None, source: RunSource) -> None:
     """Child process: the demo app on one uvicorn worker; prints its port."""
     import socket
 
@@ -209,7 +210,7 @@ def serve(model_url: str, redis_url: str | None) -> None:
         if redis_url is None
         else StampingRedisRegistry(redis_url, when_idle="finish")
     )
-    app = create_app(agent, registry=registry)
+    app = create_app(agent, registry=registry, source=source, tune_gc=True)  # as serve does
 
     async def stamps(run_id: str) -> list[float]:
         return registry.stamps[run_id]
@@ -249,6 +250,7 @@ async def one_client(http: httpx.AsyncClient, starts: str, reads: str) -> Client
     received: dict[int, float] = {}
     buffer = ""
     clock = time.monotonic
+    done = False
     async with http.stream("GET", f"{reads}/runs/{run_id}/events") as stream:
         async for text in stream.aiter_text():
             now = clock()
@@ -268,10 +270,17 @@ async def one_client(http: httpx.AsyncClient, starts: str, reads: str) -> Client
                     if kind != "done":
                         msg = f"run {run_id}: {item}"
                         raise RuntimeError(msg)
+                    done = True
                     continue
                 events.append(item)
                 if kind == "token":
                     received[item["seq"]] = now
+    if not done:
+        msg = (
+            f"run {run_id} (read from {reads}): the stream ended without a done frame after "
+            f"{len(events)} events (HTTP {stream.status_code})"
+        )
+        raise RuntimeError(msg)
     return Client(run_id, events, received, starts)
 
 
@@ -339,7 +348,7 @@ def _p99(values: list[float]) -> float:
     return values[min(len(values) - 1, int(len(values) * 0.99))]
 
 
-def measure(quick: bool, redis_url: str | None = None) -> Figures:
+def measure(quick: bool, redis_url: str | None = None, source: RunSource = "v2") -> Figures:
     """Start the servers (two on Redis with ``redis_url``), run the clients, the figures."""
     runs = 50 if quick else 200
     script = os.path.abspath(__file__)
@@ -359,7 +368,7 @@ def measure(quick: bool, redis_url: str | None = None) -> Figures:
 
     try:
         model_url = child("--model", str(DELAY))
-        extra = () if redis_url is None else ("--redis-url", redis_url)
+        extra = ("--source", source, *(("--redis-url", redis_url) if redis_url else ()))
         workers = 1 if redis_url is None else 2
         ports = [child("--serve", model_url, *extra) for _ in range(workers)]
         urls = [f"http://127.0.0.1:{port}" for port in ports]
@@ -380,7 +389,7 @@ def measure(quick: bool, redis_url: str | None = None) -> Figures:
         if redis_url is None
         else "two uvicorn workers, one Redis; each client reads from the worker that did not "
         "start its run"
-    )
+    ) + ("; runs on stream modes" if source == "modes" else "; runs on astream_events v2")
     return Figures(
         setup=setup,
         runs=runs,
@@ -448,6 +457,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also over two workers and one Redis (redis-server must be installed)",
     )
+    parser.add_argument(
+        "--source",
+        choices=RUN_SOURCES,
+        default="v2",
+        help="how the service streams its runs (default v2: astream_events)",
+    )
     parser.add_argument("--model", type=float, metavar="DELAY", help=argparse.SUPPRESS)
     parser.add_argument("--serve", metavar="MODEL_URL", help=argparse.SUPPRESS)
     parser.add_argument("--redis-url", help=argparse.SUPPRESS)
@@ -456,12 +471,12 @@ def main(argv: list[str] | None = None) -> int:
         serve_model(args.model)
         return 0
     if args.serve is not None:
-        serve(args.serve, args.redis_url)
+        serve(args.serve, args.redis_url, args.source)
         return 0
-    results = [measure(args.quick)]
+    results = [measure(args.quick, source=args.source)]
     if args.redis:
         with redis_server() as url:
-            results.append(measure(args.quick, url))
+            results.append(measure(args.quick, url, args.source))
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, loopback\n"

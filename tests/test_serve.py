@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import signal
@@ -24,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from eventstream.adapters import RunRegistry, sse_response
+from eventstream.adapters import RUN_SOURCES, RunRegistry, RunSource, sse_response
 from fastapi import FastAPI, Response
 from langchain.agents import create_agent
 from langchain_core.callbacks import adispatch_custom_event
@@ -107,10 +108,10 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
 
 @contextlib.asynccontextmanager
 async def demo(
-    runnable_factory: Callable[[], Any], **registry_options: Any
+    runnable_factory: Callable[[], Any], *, source: RunSource = "v2", **registry_options: Any
 ) -> AsyncIterator[Served]:
     registry = RunRegistry(**registry_options)
-    async with serving(create_app(runnable_factory, registry=registry)) as url:
+    async with serving(create_app(runnable_factory, registry=registry, source=source)) as url:
         current = asyncio.current_task()
         yield Served(url, registry, {t for t in asyncio.all_tasks() if t is not current})
 
@@ -196,8 +197,14 @@ def first_token(frame: Frame) -> bool:
 # -- each transport rebuilds the run -----------------------------------------------------
 
 
-async def test_sse_client_rebuilds_the_answer_and_the_tool_calls(cat_server: OpenAIServer) -> None:
-    async with demo(lambda: openai_cat_agent(cat_server)) as served, served.client() as client:
+@pytest.mark.parametrize("source", RUN_SOURCES)
+async def test_sse_client_rebuilds_the_answer_and_the_tool_calls(
+    cat_server: OpenAIServer, source: RunSource
+) -> None:
+    async with (
+        demo(lambda: openai_cat_agent(cat_server), source=source) as served,
+        served.client() as client,
+    ):
         run_id = await start(client)
         frames = await read_sse(client, f"/runs/{run_id}/events")
     items = events(frames)
@@ -557,6 +564,8 @@ def test_serve_defaults_to_loopback_port_8000() -> None:
     add_arguments(parser)
     args = parser.parse_args([])
     assert (args.host, args.port, args.when_idle) == ("127.0.0.1", 8000, "cancel")
+    assert args.source == "v2"
+    assert parser.parse_args(["--source", "modes"]).source == "modes"
     args = parser.parse_args(["--host", "0.0.0.0", "--port", "9001", "--when-idle", "finish"])
     assert (args.host, args.port, args.when_idle) == ("0.0.0.0", 9001, "finish")
 
@@ -590,6 +599,24 @@ async def test_serve_runs_the_demo_app_on_the_given_port_until_interrupted() -> 
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr.decode()
     assert f"open http://127.0.0.1:{port}/" in stderr.decode()
+
+
+def test_serve_tunes_the_garbage_collector_and_an_app_of_yours_is_left_alone(
+    cat_server: OpenAIServer,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    saved = gc.get_threshold()
+    try:
+        with TestClient(create_app(lambda: openai_cat_agent(cat_server))):
+            assert gc.get_threshold() == saved
+        with TestClient(create_app(lambda: openai_cat_agent(cat_server), tune_gc=True)):
+            # What startup made is out of the collector's passes; young passes are rarer.
+            assert gc.get_freeze_count() > 10_000
+            assert gc.get_threshold()[0] == 20_000
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*saved)
 
 
 # -- limits: 413, 429, and the status and cancel endpoints ---------------------------------

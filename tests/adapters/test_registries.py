@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from eventstream.adapters import (
+    RUN_SOURCES,
     BaseRunRegistry,
     Done,
     Failure,
@@ -27,13 +28,14 @@ from eventstream.adapters import (
     Item,
     RedisRunRegistry,
     RunRegistry,
+    RunSource,
     Subscription,
     TooManyRunsError,
     UnknownRunError,
 )
 from eventstream.adapters._runs import json_size
 
-from eventstream import Event, Selector, Start, Token, normalize, select
+from eventstream import Event, Selector, Start, Token, ToolCall, ToolResult, normalize, select
 from eventstream.testing import (
     ANSWER_TEXT,
     CAT_QUESTION,
@@ -383,14 +385,63 @@ async def test_a_finished_run_is_dropped_after_its_ttl(registries: Registries) -
             await pair.reader.ainfo(run_id)
 
 
+# -- how runs are streamed ---------------------------------------------------------------------
+
+
+async def test_a_run_on_stream_modes_gives_the_same_run_as_on_astream_events(
+    registries: Registries,
+) -> None:
+    def picture(items: list[Item]) -> list[tuple[Any, ...]]:
+        """What a client shows: tool calls, their results, each model's text by its tags
+        (runs have other ids on each execution; tools may run in either order)."""
+        shown: list[tuple[Any, ...]] = []
+        text: dict[str, tuple[tuple[str, ...], str]] = {}
+        for event in events_of(items):
+            if isinstance(event, ToolCall):
+                shown.append(("call", event.tool_call_id, event.name, dict(event.args)))
+            elif isinstance(event, ToolResult):
+                shown.append(("result", event.tool_call_id, repr(event.output)))
+            elif isinstance(event, Token):
+                tags, before = text.get(event.run_id, ((), ""))
+                tags = tuple(t for t in event.tags if ":" not in t)
+                text[event.run_id] = (tags, before + event.text)
+        return sorted(shown + [("text", *told) for told in text.values()], key=repr)
+
+    async with registries() as pair:
+        by_source = {}
+        for source in RUN_SOURCES:
+            run_id = await pair.owner.astart(cat_agent(), CAT_INPUT, source=source)
+            by_source[source] = await read(await pair.reader.asubscribe(run_id))
+    assert answer(by_source["modes"]) == ANSWER_TEXT
+    assert isinstance(by_source["modes"][-1], Done)
+    assert picture(by_source["modes"]) == picture(by_source["v2"])
+
+    def internal_tags(items: list[Item]) -> set[str]:  # only astream_events has them
+        return {t for e in events_of(items) for t in e.tags if t.startswith("seq:step:")}
+
+    assert internal_tags(by_source["v2"]) and not internal_tags(by_source["modes"])
+
+
+async def test_an_unknown_source_is_refused_before_anything_starts(
+    registries: Registries,
+) -> None:
+    async with registries(max_runs=1) as pair:
+        with pytest.raises(ValueError, match="unknown source 'v3': pick one of 'v2', 'modes'"):
+            await pair.owner.astart(cat_agent(), CAT_INPUT, source="v3")  # type: ignore[arg-type]
+        # It took no place: the one run allowed starts.
+        run_id = await pair.owner.astart(cat_agent(), CAT_INPUT)
+        assert answer(await read(await pair.reader.asubscribe(run_id))) == ANSWER_TEXT
+
+
 # -- the last subscriber leaves (wherever it was) ---------------------------------------------
 
 
+@pytest.mark.parametrize("source", RUN_SOURCES)
 async def test_the_last_subscriber_leaving_cancels_the_run_and_its_http_request(
-    registries: Registries, http_cat: OpenAIServer
+    registries: Registries, http_cat: OpenAIServer, source: RunSource
 ) -> None:
     async with registries(when_idle="cancel", idle_grace=0) as pair:
-        run_id = await pair.owner.astart(openai_cat_agent(http_cat), CAT_INPUT)
+        run_id = await pair.owner.astart(openai_cat_agent(http_cat), CAT_INPUT, source=source)
         await leave_after_first_token(await pair.reader.asubscribe(run_id))
         info = await asyncio.wait_for(pair.owner.ajoin(run_id), 15)
         assert info.status == "cancelled"
