@@ -474,7 +474,7 @@ def as_subscription(source: Subscription | AsyncIterable[Event]) -> Subscription
     return Run(source, when_idle="cancel", idle_grace=0).subscribe()
 
 
-def run_events(runnable: Any, input: Any, config: Any, source: RunSource) -> AsyncIterator[Event]:  # noqa: A002
+def run_events(runnable: Any, input: Any, config: Any, source: RunSource) -> AsyncIterable[Event]:  # noqa: A002
     """The normalized events of one run of ``runnable``, streamed as ``source`` says."""
     if source == "v2":
         raw = runnable.astream_events(input, config=config, version="v2")
