@@ -8,9 +8,10 @@ the scripts are in ``_redis_keys``. The policies, all explicit:
 
 - **Who runs a run**: the process that started it (its *owner*). It appends each batch of
   normalized events to the run's stream (one script: whole or nothing, only while it
-  still owns the run) and, at the end, one end entry. Writes are grouped: while one
-  round trip is in flight, the next batch gathers (every run of the process in one
-  pipeline), so a busy process makes fewer, larger writes.
+  still owns the run) and, at the end, one end entry. Writes are grouped: each wake-up
+  of the writer sends what every run of the process produced since the last one, on the
+  writer's own connection, without waiting for the replies of the batches before (read
+  in order by a confirming task), so a busy process makes fewer, larger writes.
 - **Readers**: each process keeps one *mirror* per run it has subscribers for: a
   :class:`~eventstream.adapters.Run` fed by ``XREAD BLOCK`` from the stream, with the same
   bounds (``buffer_size``, ``buffer_bytes``), which its subscribers read at their own
@@ -114,6 +115,8 @@ INSTALL_HINT = 'the Redis registry needs redis-py: pip install "eventstream[redi
 LOST_MESSAGE = "the run failed: its server lost its connection to Redis"
 ORPHAN_MESSAGE = "the run failed: the server running it stopped responding"
 GONE_MESSAGE = "the run is gone: it was dropped before this reader reached its end"
+CLOSED_MESSAGE = "this server is shutting down; the run goes on: read it again from another"
+REPLY_ERROR = "eventstream Redis registry: Redis answered with an error; retrying"
 
 PENDING_HIGH = 512
 """Events of one run waiting for Redis before its source is made to wait."""
@@ -346,6 +349,9 @@ class RedisRunRegistry(BaseRunRegistry):
     ) -> None:
         check_registry_options(ttl=ttl, max_runs=max_runs, max_finished=max_finished)
         _check_options(buffer_size, when_idle, idle_grace, buffer_bytes)
+        if ttl < 0.001:  # Redis expires keys in whole milliseconds: 0 would drop the end
+            msg = f"ttl must be >= 0.001 seconds on Redis, got {ttl}"
+            raise ValueError(msg)
         if lease < 0.5:
             msg = f"lease must be >= 0.5 seconds, got {lease}"
             raise ValueError(msg)
@@ -760,6 +766,9 @@ class RedisRunRegistry(BaseRunRegistry):
             except errors as exc:
                 self._warn_lost(exc)
                 continue
+            except Exception:  # an error reply (READONLY after a failover, MISCONF, OOM)
+                logger.exception(REPLY_ERROR)
+                continue
             try:
                 await self._check_runs(owned)
             except errors as exc:
@@ -853,8 +862,11 @@ class RedisRunRegistry(BaseRunRegistry):
                 pipe.eval(COUNT, 1, meta, field, delta, self._keys.channel_prefix, run_id)
             try:
                 await pipe.execute(raise_on_error=False)
-            except errors as exc:
-                self._warn_lost(exc)
+            except Exception as exc:  # lost, or an error reply: counted again later
+                if isinstance(exc, errors):
+                    self._warn_lost(exc)
+                else:
+                    logger.exception(REPLY_ERROR)
                 self._counts[:0] = batch
                 await asyncio.sleep(0.2)
                 self._wake_counter.set()
@@ -935,6 +947,11 @@ class RedisRunRegistry(BaseRunRegistry):
             except errors as exc:
                 self._warn_lost(exc)
                 await wire.close()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+                continue
+            except Exception:  # an error reply: readers wait, the tailer goes on
+                logger.exception(REPLY_ERROR)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
                 continue
@@ -1061,6 +1078,9 @@ class RedisRunRegistry(BaseRunRegistry):
             )
         self._closed = True
         self._following.clear()
+        for mirror in self._mirrors.values():
+            if not mirror.finished:  # its readers would wait for entries nobody reads
+                mirror._finish("failed", CLOSED_MESSAGE)
         self._mirrors.clear()
         self._wake_writer.set()
         self._wake_counter.set()
@@ -1075,7 +1095,7 @@ class RedisRunRegistry(BaseRunRegistry):
         for wire in self._wires:
             await wire.close()
         with contextlib.suppress(*_redis_errors()):
-            await self._client.delete(self._keys.lease(self.process_id))
+            await self._client.delete(self._keys.lease(self.process_id), self._wake_key)
         with contextlib.suppress(Exception):
             await self._pubsub.aclose()
         await self._client.aclose()

@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 from eventstream._ancestry import Ancestry, RunInfo
 from eventstream._driven import Driven
-from eventstream._errors import NoAncestryError
+from eventstream._errors import NoAncestryError, error_text
 from eventstream._events import Event
 from eventstream._partial_json import FieldStreamer, PartialJSONError
 
@@ -246,7 +246,7 @@ class AnswerReader:
 
     def fail(self, exc: BaseException) -> list[AnswerItem]:
         """End the turns still open with the source's exception."""
-        return self._end_open(f"{type(exc).__name__}: {exc}")
+        return self._end_open(error_text(exc))
 
     # -- which runs are the agent's model -------------------------------------------
 

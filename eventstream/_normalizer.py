@@ -121,15 +121,28 @@ class Normalizer:
         except Problem as problem:
             if problem.kind == "format":
                 raise UnknownFormatError(str(problem), position=self.position) from None
+            self._table.close("the stream ended before this run ended", out)
             self._reject(problem)
-        self._table.close("the stream ended before this run ended", out)
+        except EventStreamError:
+            raise
+        except Exception as exc:  # a foreign object misbehaving while the stream ended
+            self._table.close("the stream ended before this run ended", out)
+            odd = Problem(f"could not end the stream: {error_text(exc)}")
+            odd.__cause__ = exc
+            self._reject(odd)
+        else:
+            self._table.close("the stream ended before this run ended", out)
         return out
 
     def fail(self, exc: BaseException) -> list[Event]:
         """End the stream because the source raised ``exc``: open runs end with it."""
         out: list[Event] = []
         if self._reader is not None:
-            self._reader.fail(out)
+            try:
+                self._reader.fail(out)
+            except Exception:  # the source's exception is what counts
+                # Strict or not, never raised (it would hide ``exc``): the runs end below.
+                self.skipped += 1
         self._table.close(error_text(exc), out)
         return out
 

@@ -189,9 +189,6 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            await runs.open()
-            # Runs first (their model requests close), then the model server.
-            stack.push_async_callback(runs.aclose)
             if runnable_factory is None:
                 from eventstream.testing import CAT_SCRIPTS, OpenAIServer, openai_cat_agent
 
@@ -199,6 +196,10 @@ def create_app(
                 app.state.runnable = openai_cat_agent(server)
             else:
                 app.state.runnable = runnable_factory()
+            await runs.open()
+            # Closed first (the stack unwinds last in, first out): the runs are cancelled
+            # and their model requests closed, then the model server stops.
+            stack.push_async_callback(runs.aclose)
             if tune_gc:
                 collect_less()
             yield
@@ -258,13 +259,23 @@ def create_app(
         except ConversationError as exc:
             raise HTTPException(status_code=422, detail=f"body.{exc}") from exc
 
+    async def subscribe_or_cancel(run_id: str) -> Any:
+        """The run's one reader; the run is cancelled when it cannot be had (a run nobody
+        ever subscribed to would not be cancelled for being idle)."""
+        try:
+            return await runs.asubscribe(run_id)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await runs.acancel(run_id)
+            raise
+
     @app.post("/agui")
     async def agui(body: AGUIRunInput) -> Response:
         run_id = await runs.astart(
             app.state.runnable, conversation(messages_from_ag_ui, body.messages), source=source
         )
         return ag_ui_response(
-            await runs.asubscribe(run_id),
+            await subscribe_or_cancel(run_id),
             thread_id=body.threadId,
             run_id=body.runId,
             heartbeat=heartbeat,
@@ -278,7 +289,7 @@ def create_app(
             source=source,
         )
         return ui_message_stream_response(
-            await runs.asubscribe(run_id), message_id=f"msg-{run_id}", heartbeat=heartbeat
+            await subscribe_or_cancel(run_id), message_id=f"msg-{run_id}", heartbeat=heartbeat
         )
 
     @app.get("/", response_class=HTMLResponse)
@@ -304,7 +315,10 @@ def collect_less() -> None:
 
 
 def _positive(value: str) -> int:
-    number = int(value)
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
     if number < 1:
         msg = f"expected a whole number >= 1, got {value}"
         raise argparse.ArgumentTypeError(msg)

@@ -496,3 +496,12 @@ def test_a_stream_that_stops_early_or_raises_ends_the_open_turns() -> None:
         got.extend(answer(failing()))
     assert ends(got)[-1].error == "RuntimeError: connection lost"
     assert texts(got, 2) == ANSWER_TEXT
+
+
+def test_a_source_exception_whose_str_raises_still_ends_the_open_turns() -> None:
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    reader = AnswerReader()
+    assert reader.fail(Unprintable()) == []  # nothing open, and nothing raised

@@ -683,3 +683,15 @@ def test_serve_limits_default_and_are_checked() -> None:
     assert args.redis is None
     with pytest.raises(SystemExit):
         parser.parse_args(["--max-runs", "0"])
+
+
+def test_a_limit_that_is_no_number_is_refused_in_the_users_words(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--max-runs", "abc"])
+    error = capsys.readouterr().err
+    assert "argument --max-runs: expected a whole number >= 1, got abc" in error
+    assert "_positive" not in error

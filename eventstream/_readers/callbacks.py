@@ -133,7 +133,7 @@ class CallbackReader(Reader):
             return None
         run = self._runs.get(run_id)
         chunk = item.kwargs.get("chunk")
-        if run is None or type(chunk) is not ChatGenerationChunk:
+        if run is None or type(chunk) is not ChatGenerationChunk or run.run_type not in MODEL_TYPES:
             return None
         message = chunk.message
         if type(message) is not AIMessageChunk:

@@ -120,8 +120,8 @@ class EventsReader(Reader):
             chunk = item["data"]["chunk"]
         except Exception:  # an unknown run, or an odd shape: the general path says
             return None
-        if type(chunk) is not AIMessageChunk:
-            return None
+        if type(chunk) is not AIMessageChunk or run.run_type not in MODEL_TYPES:
+            return None  # a stream of a run that is no model: the general path says
         content = chunk.content
         if type(content) is not str or chunk.tool_call_chunks or chunk.additional_kwargs:
             return None

@@ -22,7 +22,7 @@ from eventstream.adapters import (
     RegistryUnavailableError,
     Subscription,
 )
-from eventstream.adapters._redis import LOST_MESSAGE, ORPHAN_MESSAGE
+from eventstream.adapters._redis import CLOSED_MESSAGE, LOST_MESSAGE, ORPHAN_MESSAGE
 
 from eventstream import Token
 from eventstream.testing import CAT_SCRIPTS, OpenAIServer, openai_cat_agent
@@ -38,6 +38,12 @@ async def registry(url: str, **options: Any) -> AsyncIterator[RedisRunRegistry]:
         yield runs
     finally:
         await runs.aclose()
+
+
+async def collect(items: Any) -> list[Item]:
+    if isinstance(items, Subscription):
+        items = items.stream()
+    return [item async for item in items if item is not None]
 
 
 async def read_until(subscription: Subscription, count: int) -> tuple[list[Item], Any]:
@@ -74,6 +80,8 @@ async def test_redis_unreachable_at_start_is_a_clear_error_naming_the_url() -> N
     assert "redis-server" in message
     with pytest.raises(ValueError, match="not a Redis URL: 'http://x'"):
         RedisRunRegistry("http://x")
+    with pytest.raises(ValueError, match="ttl must be >= 0.001 seconds on Redis, got 0"):
+        RedisRunRegistry(url, ttl=0)  # Redis would drop a finished run's end at once
     with pytest.raises(RuntimeError, match=r"await registry\.open"):
         await runs.astart(cat_agent(), CAT_INPUT)
 
@@ -87,6 +95,37 @@ async def test_a_run_is_readable_on_another_process_as_soon_as_astart_returns(
             info = await reader.ainfo(run_id)  # no window where it is unknown
             assert info.status == "running" and info.owner == owner.process_id
             await owner.acancel(run_id)
+
+
+async def test_a_process_closing_ends_its_readers_and_leaves_no_key_of_its_own(
+    redis_server: RedisServer,
+) -> None:
+    async with registry(redis_server.url) as owner:
+        reader = RedisRunRegistry(redis_server.url)
+        await reader.open()
+        run_id = await owner.astart(cat_agent(delay=0.05), CAT_INPUT)
+        _, rest = await read_until(await reader.asubscribe(run_id), 2)
+        await reader.aclose()
+        tail = await asyncio.wait_for(collect(rest), 10)  # before: waited for ever
+        assert tail[-1] == Failure(message=CLOSED_MESSAGE, reason="failed")
+        keys = redis_server.command("KEYS", f"*{reader.process_id}*")
+        assert keys == b"*0\r\n"  # neither its lease nor its wake stream
+        assert (await owner.ajoin(run_id)).status == "completed"  # the run went on
+
+
+async def test_an_error_reply_does_not_stop_the_lease(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with registry(redis_server.url, lease=1) as owner:
+        # Writes refused for a while (as a replica after a failover, or MISCONF, would):
+        # each refresh of the lease gets an error reply, not a lost connection.
+        redis_server.command("CONFIG", "SET", "min-replicas-to-write", "1")
+        await asyncio.sleep(0.6)
+        redis_server.command("CONFIG", "SET", "min-replicas-to-write", "0")
+        await asyncio.sleep(1.5)  # longer than the lease: only a live loop keeps it
+        lease = f"eventstream:lease:{owner.process_id}"
+        assert redis_server.command("EXISTS", lease) == b":1\r\n"
+        assert "Redis answered with an error" in caplog.text
 
 
 async def test_the_stream_is_bounded_and_finished_runs_expire_after_the_ttl(

@@ -590,3 +590,23 @@ def test_an_llm_that_streams_tool_call_chunks_gets_its_tool_calls() -> None:
     ]
     (call,) = [e for e in normalize(items, strict=True) if isinstance(e, ToolCall)]
     assert (call.run_type, call.tool_call_id, call.name, call.args) == ("llm", "c1", "t", {})
+
+
+@pytest.mark.parametrize("wrap", [dict, __import__("collections").UserDict])
+def test_a_model_stream_item_on_a_run_that_is_no_model_gives_no_token(wrap: Any) -> None:
+    """The fast path (plain dicts) and the general path agree: only models stream text."""
+    from langchain_core.messages import AIMessageChunk
+
+    from eventstream import Normalizer
+
+    normalizer = Normalizer()
+    types = [
+        e.type
+        for e in normalizer.feed(
+            {"event": "on_chain_start", "run_id": "c", "name": "a", "data": {}}
+        )
+    ]
+    item = {"event": "on_chat_model_stream", "run_id": "c", "name": "a"}
+    item["data"] = {"chunk": AIMessageChunk(content="hi")}
+    types += [e.type for e in normalizer.feed(wrap(item))]
+    assert types == ["start"]
