@@ -80,7 +80,7 @@ async def test_redis_unreachable_at_start_is_a_clear_error_naming_the_url() -> N
     assert "redis-server" in message
     with pytest.raises(ValueError, match="not a Redis URL: 'http://x'"):
         RedisRunRegistry("http://x")
-    with pytest.raises(ValueError, match="ttl must be >= 0.001 seconds on Redis, got 0"):
+    with pytest.raises(ValueError, match=r"ttl must be >= 0\.001 seconds on Redis, got 0"):
         RedisRunRegistry(url, ttl=0)  # Redis would drop a finished run's end at once
     with pytest.raises(RuntimeError, match=r"await registry\.open"):
         await runs.astart(cat_agent(), CAT_INPUT)
