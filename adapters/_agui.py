@@ -166,30 +166,25 @@ class AGUIProtocol(UIProtocol):
             )
 
     def _on_tool_output(self, out: list[Message], call: Call, output: Any, message: str) -> None:
-        content = text_of(output)
-        out.append(
-            {
-                "type": "TOOL_CALL_RESULT",
-                "messageId": message,
-                "toolCallId": call.id,
-                "content": content,
-                "role": "tool",
-            }
-        )
+        _tool_result(out, call, text_of(output), message)
 
     def _on_tool_error(self, out: list[Message], call: Call, error: str, message: str) -> None:
-        out.append(
-            {
-                "type": "TOOL_CALL_RESULT",
-                "messageId": message,
-                "toolCallId": call.id,
-                "content": error,
-                "role": "tool",
-            }
-        )
+        _tool_result(out, call, error, message)  # the event has no error field
 
     def _on_custom(self, out: list[Message], name: str, data: Any) -> None:
         out.append({"type": "CUSTOM", "name": name, "value": data})
+
+
+def _tool_result(out: list[Message], call: Call, content: str, message: str) -> None:
+    out.append(
+        {
+            "type": "TOOL_CALL_RESULT",
+            "messageId": message,
+            "toolCallId": call.id,
+            "content": content,
+            "role": "tool",
+        }
+    )
 
 
 def to_ag_ui(

@@ -85,9 +85,7 @@ def _args(text: str) -> tuple[dict[str, Any] | None, str | None]:
     return value, None
 
 
-def _ai_message(
-    mid: str | None, text: str, calls: list[tuple[str, str, str]], path: str
-) -> AIMessage:
+def _ai_message(mid: str | None, text: str, calls: list[tuple[str, str, str]]) -> AIMessage:
     tool_calls: list[dict[str, Any]] = []
     invalid: list[dict[str, Any]] = []
     for call_id, name, arguments in calls:
@@ -170,7 +168,7 @@ def messages_from_ag_ui(run_input: Any) -> list[BaseMessage]:
                         _string(function, "arguments", f"{where}.function"),
                     )
                 )
-            out.append(_ai_message(mid, text, calls, path))
+            out.append(_ai_message(mid, text, calls))
         elif role == "tool":
             content = _ag_ui_content(message.get("content"), f"{path}.content")
             error = _string(message, "error", path, optional=True)
@@ -236,7 +234,7 @@ def _assistant_turns(message: Mapping[str, Any], mid: str, path: str) -> list[Ba
     def flush() -> None:
         if texts or calls:
             turn = mid if not out else f"{mid}-{sum(isinstance(m, AIMessage) for m in out) + 1}"
-            out.append(_ai_message(turn, "".join(texts), calls, path))
+            out.append(_ai_message(turn, "".join(texts), calls))
             out.extend(results)
         texts.clear()
         calls.clear()

@@ -16,16 +16,21 @@ import json
 from typing import cast
 
 from eventstream.adapters._protocol import Encoded, one_line
-from eventstream.adapters._signals import Done, Failure, Gap, Item, Signal
+from eventstream.adapters._signals import (
+    CANCELLED_MESSAGE,
+    FAILED_MESSAGE,
+    Done,
+    Failure,
+    Gap,
+    Item,
+    Signal,
+)
 
 from eventstream import Event, event_to_json
 
 __all__ = ["EventProtocol", "item_to_json"]
 
 _SIGNALS = frozenset({Gap, Done, Failure})
-
-FAILED_MESSAGE = "the run failed; the server log has the details"
-CANCELLED_MESSAGE = "the run was cancelled"
 
 
 def item_to_json(item: Item) -> str:

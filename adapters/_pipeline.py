@@ -88,7 +88,7 @@ async def encoded_stream(
         await items.aclose()
 
 
-async def sse_stream(
+def sse_stream(
     source: Source,
     *,
     heartbeat: float | None = 15.0,
@@ -102,14 +102,12 @@ async def sse_stream(
     what to speak (our own events by default).
     """
     speaker = protocol if protocol is not None else EventProtocol()
-    frames = sse_frames(
+    return sse_frames(
         encoded_stream(source, speaker, idle=heartbeat), retry=retry, trailer=speaker.trailer
     )
-    async for frame in frames:
-        yield frame
 
 
-async def ndjson_stream(
+def ndjson_stream(
     source: Source,
     *,
     heartbeat: float | None = None,
@@ -120,8 +118,7 @@ async def ndjson_stream(
     ``heartbeat``: seconds of silence before an empty line (``None``: never).
     """
     speaker = protocol if protocol is not None else EventProtocol()
-    async for line in ndjson_lines(encoded_stream(source, speaker, idle=heartbeat)):
-        yield line
+    return ndjson_lines(encoded_stream(source, speaker, idle=heartbeat))
 
 
 async def stream_websocket(

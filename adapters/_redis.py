@@ -64,7 +64,7 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterable, Awaitable
-from typing import Any
+from typing import Any, get_args
 
 from eventstream.adapters._redis_keys import (
     APPEND,
@@ -91,8 +91,6 @@ from eventstream.adapters._registry import (
     TooManyRunsError,
 )
 from eventstream.adapters._runs import (
-    CANCELLED_MESSAGE,
-    FAILED_MESSAGE,
     IdlePolicy,
     Run,
     RunFailedError,
@@ -103,6 +101,7 @@ from eventstream.adapters._runs import (
     not_whole_message,
     run_events,
 )
+from eventstream.adapters._signals import CANCELLED_MESSAGE, FAILED_MESSAGE
 
 from eventstream import Event, Selector, event_from_json, event_to_json
 
@@ -299,9 +298,7 @@ class _Mirror(Run):
 
     def _skip_to(self, seq: int) -> None:
         """Events before ``seq`` were trimmed before this mirror read them: a gap."""
-        self._buffer.clear()
-        self._sizes.clear()
-        self._bytes = 0
+        self._clear()
         self._total = seq
 
 
@@ -310,9 +307,7 @@ async def _nothing() -> Any:
     yield
 
 
-_STATUSES: dict[str, RunStatus] = {
-    status: status for status in ("pending", "running", "completed", "failed", "cancelled")
-}
+_STATUSES: dict[str, RunStatus] = {status: status for status in get_args(RunStatus)}
 
 
 def _status(value: str) -> RunStatus:
@@ -658,10 +653,9 @@ class RedisRunRegistry(BaseRunRegistry):
                     if owned.terminal is not None:
                         status, error = owned.terminal
                         end = encode_end(status, error)
-                        ttl_ms = int(self.ttl * 1000)
                         commands.append(
                             ("EVAL", FINISH, 2, meta, stream, self.process_id, status, end,
-                             error or "", ttl_ms)
+                             error or "", self._ttl_ms)
                         )  # fmt: skip
                         ops.append((owned, "finish", []))
                 for run_id in deletes:
@@ -785,13 +779,7 @@ class RedisRunRegistry(BaseRunRegistry):
             pipe.hgetall(self._keys.meta(run.id))
         metas = await pipe.execute()
         counts = [_subscriptions(meta) for meta in metas]
-        others = sorted({p for c in counts for p in c if p != self.process_id})
-        alive = {self.process_id}
-        if others:
-            pipe = self._client.pipeline(transaction=False)
-            for process in others:
-                pipe.exists(self._keys.lease(process))
-            alive.update(p for p, up in zip(others, await pipe.execute(), strict=True) if up)
+        alive = await self._alive(sorted({p for c in counts for p in c}))
         now = time.monotonic()
         for run, meta, count in zip(runs, metas, counts, strict=True):
             if run.task is None or run.task.done():
@@ -801,7 +789,7 @@ class RedisRunRegistry(BaseRunRegistry):
                 continue
             if self.when_idle != "cancel" or not count:  # nobody ever subscribed
                 continue
-            if sum(n for p, n in count.items() if p in alive and n > 0):
+            if _attached(count, alive):
                 run.idle_since = None
                 continue
             if run.idle_since is None:
@@ -811,6 +799,17 @@ class RedisRunRegistry(BaseRunRegistry):
             elif run.recheck is None:
                 delay = self.idle_grace - (now - run.idle_since)
                 run.recheck = asyncio.get_running_loop().call_later(delay, self._recheck, run)
+
+    async def _alive(self, processes: list[str]) -> set[str]:
+        """This process, and those of ``processes`` whose lease is still there."""
+        others = [p for p in processes if p != self.process_id]
+        alive = {self.process_id}
+        if others:
+            pipe = self._client.pipeline(transaction=False)
+            for process in others:
+                pipe.exists(self._keys.lease(process))
+            alive.update(p for p, up in zip(others, await pipe.execute(), strict=True) if up)
+        return alive
 
     def _recheck(self, run: _Owned) -> None:
         run.recheck = None
@@ -915,7 +914,7 @@ class RedisRunRegistry(BaseRunRegistry):
 
     @property
     def _wake_key(self) -> str:
-        return f"{self._keys.prefix}wake:{self.process_id}"
+        return self._keys.wake(self.process_id)
 
     async def _tail_loop(self) -> None:
         """Feed every mirror this process follows: one ``XREAD BLOCK`` over all streams."""
@@ -1032,21 +1031,14 @@ class RedisRunRegistry(BaseRunRegistry):
         if not meta:
             raise UnknownRunError(run_id)
         counts = _subscriptions(meta)
-        others = [p for p in counts if p != self.process_id]
-        alive = {self.process_id}
-        if others:
-            pipe = self._client.pipeline(transaction=False)
-            for process in others:
-                pipe.exists(self._keys.lease(process))
-            up = await self._call(pipe.execute())
-            alive.update(p for p, is_up in zip(others, up, strict=True) if is_up)
+        alive = await self._call(self._alive(list(counts)))
         error = meta.get(b"error")
         return RunInfo(
             id=run_id,
             status=_status_of(meta),
             events=int(meta.get(b"events", b"0")),
             error=error.decode() if error else None,
-            subscribers=sum(n for p, n in counts.items() if p in alive and n > 0),
+            subscribers=_attached(counts, alive),
             owner=meta[b"owner"].decode() if b"owner" in meta else None,
         )
 
@@ -1122,6 +1114,11 @@ def _stream_entries(reply: Any) -> list[tuple[bytes, list[tuple[bytes, dict[byte
 def _subscriptions(meta: dict[bytes, bytes]) -> dict[str, int]:
     """Subscriptions attached to a run, by process, from its hash."""
     return {key[5:].decode(): int(value) for key, value in meta.items() if key.startswith(b"subs:")}
+
+
+def _attached(counts: dict[str, int], alive: set[str]) -> int:
+    """Subscriptions attached on the processes still alive."""
+    return sum(n for p, n in counts.items() if p in alive and n > 0)
 
 
 def _status_of(meta: dict[bytes, bytes]) -> RunStatus:

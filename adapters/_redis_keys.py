@@ -15,6 +15,8 @@ One run is two keys and a stream of entries, all under one prefix (``eventstream
 - ``{prefix}lease:{process_id}``: a key with a TTL that its process refreshes; a run
   whose owner's lease is gone has lost its owner.
 - Channel ``{prefix}ctl:{process_id}``: ``cancel {id}`` and ``idle {id}`` for the owner.
+- ``{prefix}wake:{process_id}``: a short stream a process adds to, to interrupt its own
+  ``XREAD BLOCK`` when it starts reading one more run.
 
 Each script is one atomic step, so a run on Redis is never half-written: a batch of
 events is appended whole or not at all, and exactly one end is written, after every
@@ -46,6 +48,9 @@ class Keys:
 
     def channel(self, process_id: str) -> str:
         return f"{self.prefix}ctl:{process_id}"
+
+    def wake(self, process_id: str) -> str:
+        return f"{self.prefix}wake:{process_id}"
 
     @property
     def channel_prefix(self) -> str:

@@ -59,7 +59,14 @@ from eventstream.adapters._registry import (
     RunStatus,
     TooManyRunsError,
 )
-from eventstream.adapters._signals import Done, Failure, Gap, Item
+from eventstream.adapters._signals import (
+    CANCELLED_MESSAGE,
+    FAILED_MESSAGE,
+    Done,
+    Failure,
+    Gap,
+    Item,
+)
 
 from eventstream import EVENT_ADAPTER, Event, EventStreamError, Selector, event_to_json, normalize
 
@@ -77,9 +84,6 @@ __all__ = [
 logger = logging.getLogger("eventstream.adapters")
 
 IdlePolicy = Literal["cancel", "finish"]
-
-FAILED_MESSAGE = "the run failed; the server log has the details"
-CANCELLED_MESSAGE = "the run was cancelled"
 
 
 class UnknownRunError(EventStreamError, LookupError):
@@ -329,10 +333,13 @@ class Run:
 
     def _drop(self) -> None:
         """Free the buffer: readers still behind get a gap, then the terminal item."""
+        self._clear()
+        self._wake()
+
+    def _clear(self) -> None:
         self._buffer.clear()
         self._sizes.clear()
         self._bytes = 0
-        self._wake()
 
     # -- waking readers ------------------------------------------------------------
 

@@ -18,6 +18,12 @@ from eventstream import Event
 
 __all__ = ["Done", "Failure", "Gap", "Item", "Signal"]
 
+FAILED_MESSAGE = "the run failed; the server log has the details"
+"""What a client is told when a run (or a stream) failed with an exception."""
+
+CANCELLED_MESSAGE = "the run was cancelled"
+"""What a client is told when a run was cancelled."""
+
 
 @dataclass(frozen=True, slots=True)
 class Gap:

@@ -57,7 +57,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventstream.adapters._protocol import Encoded, json_line
-from eventstream.adapters._signals import Done, Failure, Gap, Signal
+from eventstream.adapters._signals import (
+    CANCELLED_MESSAGE,
+    FAILED_MESSAGE,
+    Done,
+    Failure,
+    Gap,
+    Signal,
+)
 from pydantic_core import to_jsonable_python
 
 from eventstream import (
@@ -80,10 +87,6 @@ __all__ = ["FAILED_MESSAGE", "TOOL_FAILED_MESSAGE", "UIProtocol"]
 
 Message = dict[str, Any]
 
-FAILED_MESSAGE = "the run failed; the server log has the details"
-"""What a client is told when the stream failed with an exception."""
-
-CANCELLED_MESSAGE = "the run was cancelled"
 LOST_MESSAGE = (
     "events of this run were lost to a reader that fell behind; the UI cannot rebuild them"
 )

@@ -7,6 +7,7 @@ of load from elsewhere hits both alike; the figure is the ratio of the medians.
 from __future__ import annotations
 
 import asyncio
+import gc
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -27,13 +28,18 @@ class Row:
     """Whether the goal was met; ``None`` for a figure reported for comparison only."""
 
 
-def alternate(contenders: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Median seconds per contender, run alternately ``rounds`` times (after a warm-up)."""
+def alternate(
+    contenders: dict[str, Callable[[], object]], rounds: int, *, collect_garbage: bool = False
+) -> dict[str, float]:
+    """Median seconds per contender, run alternately ``rounds`` times (after a warm-up);
+    with ``collect_garbage``, ``gc.collect()`` before each timed run."""
     for run in contenders.values():
         run()
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, run in contenders.items():
+            if collect_garbage:
+                gc.collect()
             start = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - start)
@@ -41,7 +47,10 @@ def alternate(contenders: dict[str, Callable[[], object]], rounds: int) -> dict[
 
 
 def alternate_async(
-    contenders: dict[str, Callable[[], Awaitable[object]]], rounds: int
+    contenders: dict[str, Callable[[], Awaitable[object]]],
+    rounds: int,
+    *,
+    collect_garbage: bool = False,
 ) -> dict[str, float]:
     """:func:`alternate` for coroutines, each run to completion in one event loop."""
 
@@ -51,6 +60,8 @@ def alternate_async(
         times: dict[str, list[float]] = {name: [] for name in contenders}
         for _ in range(rounds):
             for name, run in contenders.items():
+                if collect_garbage:
+                    gc.collect()
                 start = time.perf_counter()
                 await run()
                 times[name].append(time.perf_counter() - start)

@@ -21,17 +21,14 @@ timed run. Nothing here asserts speed.
 from __future__ import annotations
 
 import argparse
-import gc
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import Row, table
+from _harness import Row, alternate, table
 
 from eventstream import End, normalize
 from eventstream.testing import OpenAIServer, Text
@@ -54,20 +51,6 @@ def sdk_chunks(tokens: int) -> list[Any]:
             chunks = list(stream)
         client.close()
     return chunks
-
-
-def timed(contenders: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Median seconds per contender, alternating, ``gc.collect()`` before each run."""
-    for run in contenders.values():
-        run()
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(rounds):
-        for name, run in contenders.items():
-            gc.collect()
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def _rows(chunks: list[Any], dicts: list[dict[str, Any]], rounds: int) -> list[Row]:
@@ -99,7 +82,7 @@ def _rows(chunks: list[Any], dicts: list[dict[str, Any]], rounds: int) -> list[R
     assert ours(chunks)() == expected == ours(dicts)() == concatenate_dicts()
     end = list(normalize(chunks))[-1]
     assert isinstance(end, End) and end.usage is not None and end.error is None
-    times = timed(
+    times = alternate(
         {
             "loop": concatenate,
             "ours": ours(chunks),
@@ -107,6 +90,7 @@ def _rows(chunks: list[Any], dicts: list[dict[str, Any]], rounds: int) -> list[R
             "ours_dicts": ours(dicts),
         },
         rounds,
+        collect_garbage=True,
     )
     count = len(chunks)
     rows = []

@@ -16,16 +16,12 @@ runs' garbage does not land in a random contender.
 
 from __future__ import annotations
 
-import asyncio
-import gc
-import statistics
-import time
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from _agents import INPUT, answering_agent
-from _harness import Row
+from _harness import Row, alternate_async
 
 from eventstream import STREAM_MODES, normalize
 
@@ -63,28 +59,10 @@ def _contenders(agent: Any) -> dict[str, Callable[[], Awaitable[object]]]:
     }
 
 
-def _medians(
-    contenders: dict[str, Callable[[], Awaitable[object]]], rounds: int
-) -> dict[str, float]:
-    async def main() -> dict[str, float]:
-        for run in contenders.values():  # warm up
-            await run()
-        times: dict[str, list[float]] = {name: [] for name in contenders}
-        for _ in range(rounds):
-            for name, run in contenders.items():
-                gc.collect()
-                start = time.perf_counter()
-                await run()
-                times[name].append(time.perf_counter() - start)
-        return {name: statistics.median(values) for name, values in times.items()}
-
-    return asyncio.run(main())
-
-
 def b7_sources(quick: bool) -> list[Row]:
     tokens = 600 if quick else 3_000
     agent = answering_agent(tokens)
-    times = _medians(_contenders(agent), rounds=3 if quick else 9)
+    times = alternate_async(_contenders(agent), rounds=3 if quick else 9, collect_garbage=True)
     base = times["ainvoke"]
     over = {name: (t - base) / tokens * 1e6 for name, t in times.items() if name != "ainvoke"}
     ours = over["modes normalized"]

@@ -223,13 +223,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _open(path: str, strict: bool) -> Recording:
-    """The recording at ``path``, or its raw items when it holds raw items."""
-    from eventstream._raw import RawItems, raw_form
+    """The recording at ``path``, or its raw items when it holds raw items (said on
+    stderr: they replay less exactly)."""
+    from eventstream._raw import RAW_NOTE, RawItems, raw_form
     from eventstream._record import replay
 
     form = raw_form(path)
     if form is not None:
-        return RawItems(path, form, strict=strict)
+        raw = RawItems(path, form, strict=strict)
+        sys.stderr.write(f"{PROG}: {raw.path}: {RAW_NOTE}\n")
+        return raw
     try:
         return replay(path, strict=strict)
     except RecordingError as exc:
@@ -324,7 +327,6 @@ def _dump(args: argparse.Namespace, out: TextIO) -> Recording:
     answer = _answer_reader(args)
     if answer is not None:
         recording = _open(args.path, args.strict)
-        _note_raw(recording)
         _dump_answer(recording, answer, args.json, out)
         return recording
     try:
@@ -336,7 +338,6 @@ def _dump(args: argparse.Namespace, out: TextIO) -> Recording:
     except ValueError as exc:
         raise _UsageError(f"{PROG} dump: error: {exc}") from exc
     recording = _open(args.path, args.strict)
-    _note_raw(recording)
     seen = _Seen(selector)
     entries = seen.count(timed_events(recording))
     if args.json:
@@ -408,19 +409,11 @@ def _listing(values: dict[str, None], most: int = 12) -> str:
     return shown + (f" … ({len(names) - most} more)" if len(names) > most else "")
 
 
-def _note_raw(recording: Recording) -> None:
-    from eventstream._raw import RAW_NOTE, RawItems
-
-    if isinstance(recording, RawItems):
-        sys.stderr.write(f"{PROG}: {recording.path}: {RAW_NOTE}\n")
-
-
 def _stats(args: argparse.Namespace, out: TextIO) -> Recording:
     from eventstream._raw import RawItems
     from eventstream._trace import stats_lines
 
     recording = _open(args.path, args.strict)
-    _note_raw(recording)
     entries: list[tuple[float, Event]] = []
     try:
         entries.extend(timed_events(recording))

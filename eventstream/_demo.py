@@ -342,11 +342,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except ModuleNotFoundError as exc:
-        if (exc.name or "").partition(".")[0] not in _DEMO_PACKAGES:
+        package = (exc.name or "").partition(".")[0]
+        if package not in _DEMO_PACKAGES:
             raise
         printer.finish()
-        missing = (exc.name or "").partition(".")[0].replace("_", "-")
-        sys.stderr.write(f"{INSTALL_HINT} (missing: {missing})\n")
+        sys.stderr.write(f"{INSTALL_HINT} (missing: {package.replace('_', '-')})\n")
         return 1
     except Exception as exc:
         printer.finish()

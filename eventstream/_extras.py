@@ -20,5 +20,4 @@ def missing(exc: ModuleNotFoundError, what: str, extra: str) -> ModuleNotFoundEr
     """``exc`` (an optional package not installed) said as what to install: raise it
     ``from exc``."""
     package = (exc.name or "a package").partition(".")[0].replace("_", "-")
-    error = ModuleNotFoundError(install_hint(what, package, extra), name=exc.name)
-    return error
+    return ModuleNotFoundError(install_hint(what, package, extra), name=exc.name)

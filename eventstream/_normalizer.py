@@ -116,22 +116,21 @@ class Normalizer:
             if self.skipped:
                 raise self._unknown_format(None)
             return out
+        problem: Problem | None = None
         try:
             reader.close(out)
-        except Problem as problem:
-            if problem.kind == "format":
-                raise UnknownFormatError(str(problem), position=self.position) from None
-            self._table.close("the stream ended before this run ended", out)
-            self._reject(problem)
+        except Problem as found:
+            if found.kind == "format":
+                raise UnknownFormatError(str(found), position=self.position) from None
+            problem = found
         except EventStreamError:
             raise
         except Exception as exc:  # a foreign object misbehaving while the stream ended
-            self._table.close("the stream ended before this run ended", out)
-            odd = Problem(f"could not end the stream: {error_text(exc)}")
-            odd.__cause__ = exc
-            self._reject(odd)
-        else:
-            self._table.close("the stream ended before this run ended", out)
+            problem = Problem(f"could not end the stream: {error_text(exc)}")
+            problem.__cause__ = exc
+        self._table.close("the stream ended before this run ended", out)
+        if problem is not None:
+            self._reject(problem)
         return out
 
     def fail(self, exc: BaseException) -> list[Event]:

@@ -65,22 +65,18 @@ class PartialToolCall:
 
 
 class _Progress:
-    __slots__ = ("args", "error", "name", "parts", "tool_call_id")
+    __slots__ = ("args", "error", "parts")
 
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.args: dict[str, Any] = {}
         self.error: str | None = None
-        self.name = ""
-        self.tool_call_id: str | None = None
 
 
 class _PartialCalls:
     """Sans-IO: events in, :class:`PartialToolCall` items out (see the module)."""
 
-    def __init__(self, names: Iterable[str] | str | None = None) -> None:
-        if isinstance(names, str):
-            names = [names]
+    def __init__(self, names: Iterable[str] | None = None) -> None:
         self.names = frozenset(names) if names is not None else None
         self._calls: dict[tuple[str, int], _Progress] = {}
 
@@ -90,8 +86,6 @@ class _PartialCalls:
             call = self._calls.get(key)
             if call is None:
                 call = self._calls[key] = _Progress()
-            call.name = event.name
-            call.tool_call_id = event.tool_call_id
             if event.args_delta:
                 call.parts.append(event.args_delta)
             if self.names is not None and event.name not in self.names:

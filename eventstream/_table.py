@@ -430,15 +430,14 @@ class RunTable:
         if final is None:
             for call in streamed:
                 text = "".join(call.args)
-                args, error = parse_args(text)
                 if call.cut:
-                    args, error = (
-                        {},
-                        (
-                            f"the call streamed more than {MAX_FRAGMENTS:,} fragments: its "
-                            f"arguments were not kept"
-                        ),
+                    args: dict[str, Any] = {}
+                    error: str | None = (
+                        f"the call streamed more than {MAX_FRAGMENTS:,} fragments: its "
+                        f"arguments were not kept"
                     )
+                else:
+                    args, error = parse_args(text)
                 self._announce(run, call.index, call.id, call.name, args, text, error, out)
             return
         by_id = {call.id: call for call in streamed if call.id}

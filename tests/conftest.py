@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,8 +12,15 @@ import pytest
 from hypothesis import HealthCheck, settings
 from langchain_core.language_models import BaseChatModel
 
-from eventstream import End, EventStreamError, Start, UnknownFormatError, normalize
-from eventstream.testing import CAT_QUESTION, CAT_SCRIPTS, ScriptedChatModel, build_cat_agent
+from eventstream import End, EventStreamError, Start, UnknownFormatError, normalize, select
+from eventstream.testing import (
+    CAT_QUESTION,
+    CAT_SCRIPTS,
+    OpenAIServer,
+    ScriptedChatModel,
+    Text,
+    build_cat_agent,
+)
 from tests.redis_server import REDIS_SERVER, RedisServer
 
 # The long fuzz run: pytest tests/test_fuzz.py --hypothesis-profile=long
@@ -42,6 +51,34 @@ def cat_agent() -> Any:
 
 
 CAT_INPUT = {"messages": [("user", CAT_QUESTION)]}
+
+
+def script_text(role: str, turn: int = 0) -> str:
+    """The text one of the cat agent's scripted models streams in one turn."""
+    return "".join(step.text for step in CAT_SCRIPTS[role][turn] if isinstance(step, Text))
+
+
+def texts(events: Any, **criteria: Any) -> str:
+    """The text of the tokens that ``criteria`` select."""
+    return "".join(e.text for e in select(events, types=["token"], **criteria))
+
+
+def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """``python -m eventstream._cli`` with ``args`` (what the console script calls)."""
+    return subprocess.run(
+        [sys.executable, "-m", "eventstream._cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def http_cat() -> Iterator[OpenAIServer]:
+    """The cat agent's scripts on a local OpenAI-compatible server, slow enough to leave mid-run."""
+    with OpenAIServer(CAT_SCRIPTS, delay=0.02) as server:
+        yield server
 
 
 def assert_events_or_our_error(raw: list[Any]) -> None:

@@ -9,18 +9,9 @@ from typing import Any
 import pytest
 
 from eventstream import End, Start, Token, ToolCall, ToolResult, normalize, select
-from eventstream.testing import CAT_SCRIPTS, Text, ToolCallPiece
+from eventstream.testing import CAT_SCRIPTS, ToolCallPiece
 
-from .conftest import CAT_INPUT, cat_events, collect
-
-
-def script_text(role: str, turn: int = 0) -> str:
-    return "".join(step.text for step in CAT_SCRIPTS[role][turn] if isinstance(step, Text))
-
-
-def texts(events: Any, **criteria: Any) -> str:
-    return "".join(e.text for e in select(events, types=["token"], **criteria))
-
+from .conftest import CAT_INPUT, cat_events, collect, script_text, texts
 
 ANSWER = script_text("agent", 2)
 HIDING = script_text("hiding")

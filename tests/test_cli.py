@@ -20,29 +20,22 @@ import pytest
 from eventstream import End, Start, Token, ToolCall, ToolResult, event_from_json, normalize
 from eventstream._record import record, replay
 from eventstream._trace import run_stats, stats_lines, trace_lines
-from eventstream.testing import CAT_SCRIPTS, ScriptedChatModel, Text, build_cat_agent, text
+from eventstream.testing import (
+    CAT_SCRIPTS,
+    OpenAIServer,
+    ScriptedChatModel,
+    build_cat_agent,
+    chat_model,
+    text,
+)
 
-from .conftest import CAT_INPUT, scripted
+from .conftest import CAT_INPUT, run_cli, script_text, scripted
 
 pytestmark = pytest.mark.filterwarnings("ignore:astream_log is deprecated")
 
 
-def script_text(role: str, turn: int = 0) -> str:
-    return "".join(step.text for step in CAT_SCRIPTS[role][turn] if isinstance(step, Text))
-
-
 ANSWER = script_text("agent", 2)
 ITEMS = script_text("items")
-
-
-def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "eventstream._cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def make_recording(path: Path, kind: str = "v2") -> Path:
@@ -348,11 +341,6 @@ def test_stats_of_timed_events() -> None:
 
 
 def test_stats_totals_token_usage_per_run_and_per_stream(tmp_path: Path) -> None:
-    import asyncio
-
-    from eventstream import End, normalize, record
-    from eventstream.testing import CAT_SCRIPTS, OpenAIServer, build_cat_agent, chat_model
-
     path = tmp_path / "usage.jsonl"
 
     async def run() -> list[Any]:

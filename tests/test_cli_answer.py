@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +23,9 @@ from eventstream.testing import (
     text,
 )
 
+from .conftest import run_cli
+
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-
-
-def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "eventstream._cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def recorded(path: Path, agent: Any, question: str) -> Path:
@@ -55,33 +45,33 @@ def math(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_dump_answer_prints_only_the_final_turn() -> None:
-    done = cli("dump", FIXTURES / "cat_agent.v2.jsonl", "--answer")
+    done = run_cli("dump", FIXTURES / "cat_agent.v2.jsonl", "--answer")
     assert done.returncode == 0, done.stderr
     assert done.stdout == ANSWER_TEXT + "\n"
     assert done.stderr == ""
 
 
 def test_dump_answer_of_a_source_without_ancestry_needs_tags() -> None:
-    bare = cli("dump", FIXTURES / "cat_agent.log.jsonl", "--answer")
+    bare = run_cli("dump", FIXTURES / "cat_agent.log.jsonl", "--answer")
     assert bare.returncode == 1
     assert "carries no parent ids" in bare.stderr and "--tags or --names" in bare.stderr
-    tagged = cli("dump", FIXTURES / "cat_agent.log.jsonl", "--answer", "--tags", "agent_llm")
+    tagged = run_cli("dump", FIXTURES / "cat_agent.log.jsonl", "--answer", "--tags", "agent_llm")
     assert tagged.returncode == 0, tagged.stderr
     assert tagged.stdout == ANSWER_TEXT + "\n"
 
 
 def test_dump_answer_through_the_answer_tool(math: Path) -> None:
-    done = cli("dump", math, "--tool", "final_answer", "--field", "answer")
+    done = run_cli("dump", math, "--tool", "final_answer", "--field", "answer")
     assert done.returncode == 0, done.stderr
     assert done.stdout == MATH_ANSWER + "\n"
     # The default mode finds no final turn: the agent answered through a tool.
-    default = cli("dump", math, "--answer")
+    default = run_cli("dump", math, "--answer")
     assert default.returncode == 1
     assert "no answer in" in default.stderr and "--tool and --field" in default.stderr
 
 
 def test_dump_answer_json_gives_every_turn(math: Path) -> None:
-    done = cli("dump", math, "--answer", "--json")
+    done = run_cli("dump", math, "--answer", "--json")
     assert done.returncode == 1  # no final turn, but every item is printed
     items = [json.loads(line) for line in done.stdout.splitlines()]
     said = "".join(i["text"] for i in items if i["type"] == "answer_text" and i["turn"] == 0)
@@ -92,7 +82,7 @@ def test_dump_answer_json_gives_every_turn(math: Path) -> None:
         (0, False, ["add"]),
         (1, False, ["final_answer"]),
     ]
-    tool = cli("dump", math, "--tool", "final_answer", "--field", "answer", "--json")
+    tool = run_cli("dump", math, "--tool", "final_answer", "--field", "answer", "--json")
     end = json.loads(tool.stdout.splitlines()[-1])
     assert end["type"] == "answer_end" and end["final"] is True
     assert end["args"] == {"answer": MATH_ANSWER, "tools_used": ["add"]}
@@ -101,10 +91,10 @@ def test_dump_answer_json_gives_every_turn(math: Path) -> None:
 def test_dump_answer_after_a_prefix(tmp_path: Path) -> None:
     model = ScriptedChatModel(turns=[text("Thought: easy.\nFinal Answer: 42, of course.")])
     path = recorded(tmp_path / "react.jsonl", create_agent(model, [], name="react"), "?")
-    done = cli("dump", path, "--prefix", "Final Answer:")
+    done = run_cli("dump", path, "--prefix", "Final Answer:")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "42, of course.\n"
-    missing = cli("dump", path, "--prefix", "Answer for real:")
+    missing = run_cli("dump", path, "--prefix", "Answer for real:")
     assert missing.returncode == 1 and missing.stdout == ""
 
 
@@ -117,14 +107,14 @@ def test_dump_answer_after_a_prefix(tmp_path: Path) -> None:
     ],
 )
 def test_dump_answer_usage_errors(args: list[str], says: str) -> None:
-    done = cli("dump", FIXTURES / "cat_agent.v2.jsonl", *args)
+    done = run_cli("dump", FIXTURES / "cat_agent.v2.jsonl", *args)
     assert done.returncode == 2
     assert says in done.stderr
 
 
 def test_demo_streams_the_final_answer_tool(tmp_path: Path) -> None:
     path = tmp_path / "math.jsonl"
-    done = cli("demo", "--agent", "math", "--delay", "0", "--record", path)
+    done = run_cli("demo", "--agent", "math", "--delay", "0", "--record", path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[:4] == [

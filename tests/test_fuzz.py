@@ -41,24 +41,22 @@ from eventstream import (
 from eventstream._normalizer import DETECT_WINDOW
 from eventstream._readers import choose
 from eventstream.testing import (
-    CAT_QUESTION,
-    CAT_SCRIPTS,
-    ScriptedChatModel,
     build_cat_agent,
     source_stream,
 )
+
+from .conftest import CAT_INPUT, collect, scripted
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
 def _live(source: str) -> list[Any]:
-    agent = build_cat_agent(lambda role: ScriptedChatModel(turns=CAT_SCRIPTS[role]))
+    agent = build_cat_agent(scripted)
 
-    async def collect() -> list[Any]:
-        raw = source_stream(agent, {"messages": [("user", CAT_QUESTION)]}, source)
-        return [item async for item in raw]
+    async def run() -> list[Any]:
+        return await collect(source_stream(agent, CAT_INPUT, source))
 
-    return asyncio.run(collect())
+    return asyncio.run(run())
 
 
 _STREAMS: dict[str, list[Any]] = {}

@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
-import sys
-from collections.abc import AsyncIterable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +22,16 @@ from pydantic import BaseModel
 
 from eventstream import STREAM_MODES, RecordingError, ToolCall, normalize, record
 from eventstream._raw import RawItems, raw_form
-from eventstream.testing import CAT_QUESTION, CAT_SCRIPTS, Text
+from eventstream.testing import CAT_QUESTION, CAT_SCRIPTS
 
-from .conftest import CAT_INPUT, scripted
+from .conftest import CAT_INPUT, collect, run_cli, script_text, scripted
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:astream_log is deprecated"),
     pytest.mark.filterwarnings("ignore::langchain_core._api.beta_decorator.LangChainBetaWarning"),
 ]
 
-ANSWER = "".join(step.text for step in CAT_SCRIPTS["agent"][2] if isinstance(step, Text))
+ANSWER = script_text("agent", 2)
 CALLS = ["where_cat_is_hiding", "get_items", "cat_mood"]
 
 
@@ -45,24 +43,10 @@ def as_dumpd(value: Any) -> Any:
     return dumpd(value)
 
 
-def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "eventstream._cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def agent() -> Any:
     from eventstream.testing import build_cat_agent
 
     return build_cat_agent(scripted)
-
-
-async def items_of(source: AsyncIterable[Any]) -> list[Any]:
-    return [item async for item in source]
 
 
 def write_lines(path: Path, items: list[Any], default: Callable[[Any], Any]) -> Path:
@@ -82,18 +66,18 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("raw")
 
     async def make() -> dict[str, Path]:
-        v2 = await items_of(agent().astream_events(CAT_INPUT, version="v2"))
-        v1 = await items_of(agent().astream_events(CAT_INPUT, version="v1"))
-        log = [{"ops": patch.ops} for patch in await items_of(agent().astream_log(CAT_INPUT))]
+        v2 = await collect(agent().astream_events(CAT_INPUT, version="v2"))
+        v1 = await collect(agent().astream_events(CAT_INPUT, version="v1"))
+        log = [{"ops": patch.ops} for patch in await collect(agent().astream_log(CAT_INPUT))]
         modes = {
-            version: await items_of(
+            version: await collect(
                 agent().astream(
                     CAT_INPUT, stream_mode=list(STREAM_MODES), subgraphs=True, version=version
                 )
             )
             for version in ("v1", "v2")
         }
-        v3 = await items_of(await agent().astream_events(CAT_INPUT, version="v3"))
+        v3 = await collect(await agent().astream_events(CAT_INPUT, version="v3"))
         recording = folder / "recording.jsonl"
         async for _ in record(agent().astream_events(CAT_INPUT, version="v2"), recording):
             pass

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -31,7 +31,6 @@ from eventstream.adapters import (
 from eventstream import End, Event, Selector, Start, Token, normalize, select
 from eventstream.testing import (
     ANSWER_TEXT,
-    CAT_QUESTION,
     CAT_SCRIPTS,
     ITEMS_TEXT,
     Fail,
@@ -43,7 +42,7 @@ from eventstream.testing import (
     openai_cat_agent,
 )
 
-CAT_INPUT = {"messages": [("user", CAT_QUESTION)]}
+from .conftest import CAT_INPUT
 
 
 def cat_agent(delay: float = 0.0) -> Any:
@@ -82,13 +81,6 @@ async def registry(**options: Any) -> AsyncIterator[RunRegistry]:
         yield runs
     finally:
         await runs.aclose()
-
-
-@pytest.fixture
-def http_cat() -> Iterator[OpenAIServer]:
-    """The cat agent's scripts on a local OpenAI-compatible server, slow enough to leave mid-run."""
-    with OpenAIServer(CAT_SCRIPTS, delay=0.02) as server:
-        yield server
 
 
 # -- every subscriber, at its own pace ---------------------------------------------------

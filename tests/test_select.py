@@ -8,19 +8,12 @@ from typing import Any
 import pytest
 
 from eventstream import Selection, Selector, normalize, replay, select
-from eventstream.testing import ANSWER_TEXT, CAT_SCRIPTS, Text
+from eventstream.testing import ANSWER_TEXT
 
+from .conftest import script_text, texts
 from .readers.test_events import GOOD
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-
-
-def script_text(role: str, turn: int = 0) -> str:
-    return "".join(step.text for step in CAT_SCRIPTS[role][turn] if isinstance(step, Text))
-
-
-def texts(events: Any, **criteria: Any) -> str:
-    return "".join(e.text for e in select(events, types=["token"], **criteria))
 
 
 ANSWER = ANSWER_TEXT

@@ -167,6 +167,19 @@ def events(frames: list[Frame]) -> list[Json]:
     return [f.data for f in frames if f.event not in ("gap", "done", "error")]
 
 
+async def read_every_transport(
+    served: Served, client: httpx.AsyncClient, run_id: str
+) -> tuple[list[Frame], list[Json], list[Json]]:
+    """One run read to its end over SSE (frames), NDJSON (lines) and a WebSocket (messages)."""
+    frames = await read_sse(client, f"/runs/{run_id}/events")
+    async with client.stream("GET", f"/runs/{run_id}/events.ndjson") as response:
+        lines = [json.loads(line) async for line in response.aiter_lines()]
+    ws_url = served.url.replace("http://", "ws://") + f"/runs/{run_id}/ws"
+    async with connect(ws_url) as websocket:
+        messages = [json.loads(message) async for message in websocket]
+    return frames, lines, messages
+
+
 def answer_of(items: list[Json]) -> str:
     return "".join(e["text"] for e in items if e["type"] == "token" and "agent_llm" in e["tags"])
 
@@ -428,12 +441,7 @@ async def test_a_token_with_sse_syntax_in_it_arrives_intact_over_every_transport
             served.client() as client,
         ):
             run_id = await start(client, "say something tricky")
-            frames = await read_sse(client, f"/runs/{run_id}/events")
-            async with client.stream("GET", f"/runs/{run_id}/events.ndjson") as response:
-                lines = [json.loads(line) async for line in response.aiter_lines()]
-            ws_url = served.url.replace("http://", "ws://") + f"/runs/{run_id}/ws"
-            async with connect(ws_url) as websocket:
-                messages = [json.loads(message) async for message in websocket]
+            frames, lines, messages = await read_every_transport(served, client, run_id)
     for items in (events(frames), lines[:-1], messages[:-1]):
         assert [e["seq"] for e in items] == list(range(len(items)))
         tokens = [e["text"] for e in items if e["type"] == "token"]
@@ -463,12 +471,7 @@ async def test_an_event_json_cannot_carry_as_it_is_arrives_over_every_transport(
         served.client() as client,
     ):
         run_id = await start(client, "anything")
-        frames = await read_sse(client, f"/runs/{run_id}/events")
-        async with client.stream("GET", f"/runs/{run_id}/events.ndjson") as response:
-            lines = [json.loads(line) async for line in response.aiter_lines()]
-        ws_url = served.url.replace("http://", "ws://") + f"/runs/{run_id}/ws"
-        async with connect(ws_url) as websocket:
-            messages = [json.loads(message) async for message in websocket]
+        frames, lines, messages = await read_every_transport(served, client, run_id)
         custom = next(f for f in frames if f.event == "custom")
         resumed = await read_sse(
             client, f"/runs/{run_id}/events", headers={"Last-Event-ID": str(int(custom.id) - 1)}

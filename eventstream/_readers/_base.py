@@ -19,7 +19,7 @@ from eventstream._errors import Problem, describe
 from eventstream._events import NO_METADATA, Event, ReadOnlyDict
 from eventstream._table import RunFields, RunTable
 
-__all__ = ["Reader", "frozen", "run_fields"]
+__all__ = ["Reader", "frozen", "metadata_of", "run_fields", "strings"]
 
 
 class Reader:
@@ -53,7 +53,8 @@ class Reader:
         """The source raised: settle what can be settled before runs end with the error."""
 
 
-def _strings(value: Any, where: str) -> tuple[str, ...]:
+def strings(value: Any, where: str) -> tuple[str, ...]:
+    """A list of strings (``None``: none) as a tuple; :class:`Problem` otherwise."""
     if value is None:
         return ()
     if not isinstance(value, list | tuple) or not all(type(v) is str for v in value):
@@ -67,6 +68,15 @@ def frozen(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
     """A read-only copy of a run's metadata: a source that changes its dict later, or
     a consumer that changes an event's, changes no other event."""
     return ReadOnlyDict(metadata) if metadata else NO_METADATA
+
+
+def metadata_of(value: Any) -> Mapping[str, Any]:
+    """A run's metadata as an item gives it (a dict, or ``None``), read-only."""
+    if value is None:
+        return NO_METADATA
+    if isinstance(value, Mapping):
+        return frozen(value)
+    raise Problem(f"'metadata' must be a dict, got {describe(value)}")
 
 
 def run_fields(
@@ -86,18 +96,12 @@ def run_fields(
         if not isinstance(name, str):
             raise Problem(f"'{name_key}' must be a string, got {describe(name)}")
         name = str(name)
-    metadata = item.get("metadata")
-    if metadata is None:
-        metadata = NO_METADATA
-    elif isinstance(metadata, Mapping):
-        metadata = frozen(metadata)
-    else:
-        raise Problem(f"'metadata' must be a dict, got {describe(metadata)}")
+    metadata = metadata_of(item.get("metadata"))
     return RunFields(
         run_id,
         name,
         run_type,
-        _strings(item.get("tags"), "tags"),
+        strings(item.get("tags"), "tags"),
         metadata,
-        _strings(item.get("parent_ids"), "parent_ids"),
+        strings(item.get("parent_ids"), "parent_ids"),
     )

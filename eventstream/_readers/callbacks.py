@@ -40,7 +40,7 @@ from langchain_core.outputs import ChatGenerationChunk
 from eventstream._content import Fragment, Piece, content_pieces
 from eventstream._errors import Problem, describe, error_text
 from eventstream._events import Event
-from eventstream._readers._base import Reader, frozen
+from eventstream._readers._base import Reader, metadata_of, strings
 from eventstream._readers.events import chunk_parts, model_end, tool_end
 from eventstream._table import MODEL_TYPES, RunFields, ToolEnd
 
@@ -86,14 +86,6 @@ def _name(name: Any, serialized: Any) -> str:
         if isinstance(ids, list | tuple) and ids and isinstance(ids[-1], str):
             return ids[-1]
     return "Unnamed"
-
-
-def _strings(value: Any, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-        return tuple(str(v) for v in value)
-    raise Problem(f"'{where}' must be a list of strings, got {describe(value)}")
 
 
 def _args(item: Callback, count: int) -> Sequence[Any]:
@@ -167,8 +159,8 @@ class CallbackReader(Reader):
                 run_id,
                 name,
                 "",
-                _strings(kwargs.get("tags"), "tags"),
-                frozen(_mapping(kwargs.get("metadata"))),
+                strings(kwargs.get("tags"), "tags"),
+                metadata_of(kwargs.get("metadata")),
                 self._parents(item.parent_run_id),
             )
             table.custom(dispatched, name, data, out)
@@ -259,8 +251,8 @@ class CallbackReader(Reader):
             run_id,
             _name(kwargs.get("name"), serialized),
             run_type,
-            _strings(kwargs.get("tags"), "tags"),
-            frozen(_mapping(kwargs.get("metadata"))),
+            strings(kwargs.get("tags"), "tags"),
+            metadata_of(kwargs.get("metadata")),
             self._parents(item.parent_run_id),
         )
         return fields, input_, call_id
@@ -273,11 +265,3 @@ class CallbackReader(Reader):
             return chunk_parts(message if message is not None else chunk)
         token = _args(item, 1)[0]
         return content_pieces(token, "token"), []
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, Mapping):
-        return value
-    raise Problem(f"'metadata' must be a dict, got {describe(value)}")

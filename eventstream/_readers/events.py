@@ -22,6 +22,7 @@ from typing import Any
 from langchain_core.messages import AIMessageChunk
 
 from eventstream._content import (
+    FinalCall,
     Fragment,
     Piece,
     content_pieces,
@@ -38,7 +39,7 @@ from eventstream._events import Event
 from eventstream._readers._base import Reader, run_fields
 from eventstream._table import MODEL_TYPES, ModelEnd, Run, RunFields, ToolEnd
 
-__all__ = ["EventsReader", "model_end", "tool_end"]
+__all__ = ["EventsReader", "message_end", "model_end", "tool_end"]
 
 _RUN_TYPES = frozenset(
     {"chain", "chat_model", "llm", "tool", "retriever", "prompt", "parser", "embedding"}
@@ -78,13 +79,19 @@ def model_end(output: Any, run_type: str) -> ModelEnd:
     if run_type == "llm":
         text = llm_text(output)
         return ModelEnd(text if text is not None else output, content_pieces(text), None, None)
-    message = final_message(output)
+    return message_end(final_message(output))
+
+
+def message_end(message: Any, calls: list[FinalCall] | None = None) -> ModelEnd:
+    """What a model's final message says (its text, calls, usage), read whole: it
+    raises :class:`Problem` on a field of the wrong type, before anything starts.
+    ``calls``: the calls as the source parsed them (else LangChain's parse)."""
     if message is None:
-        return ModelEnd(None, [], None, None)
+        return ModelEnd(None, [], calls, None)
     return ModelEnd(
         message,
         content_pieces(message_content(message)),
-        final_calls(message),
+        calls if calls is not None else final_calls(message),
         usage_of(message),
     )
 

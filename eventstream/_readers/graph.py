@@ -37,15 +37,13 @@ from typing import Any
 
 from eventstream._content import (
     FinalCall,
-    content_pieces,
-    final_calls,
-    message_content,
     tool_message,
     usage_of,
 )
 from eventstream._errors import Problem, describe
 from eventstream._events import Event, Usage
 from eventstream._readers._base import frozen
+from eventstream._readers.events import message_end
 from eventstream._table import ModelEnd, Run, RunFields, RunTable, ToolEnd
 
 __all__ = ["GraphRuns", "model_id", "task_of"]
@@ -516,7 +514,7 @@ class GraphRuns:
             self.table.end(run, out, error=error)
             return
         if end is None:
-            end = self.model_end(message, calls)
+            end = message_end(message, calls)
         if end.usage is None and model.usage is not None:
             end = end._replace(usage=model.usage)
         self.table.end(run, out, output=message, model=end)
@@ -546,7 +544,7 @@ class GraphRuns:
         if message_id in self._done_models or message_id in self._models:
             return None
         self.check_model(message_id)
-        return message_id, self.model_end(message)
+        return message_id, message_end(message)
 
     def apply_whole(
         self,
@@ -561,19 +559,6 @@ class GraphRuns:
             return  # the same message twice in one item
         model = self.model(message_id, ns, metadata, out)
         self.end_model(model, out, end=end)
-
-    @staticmethod
-    def model_end(message: Any, calls: list[FinalCall] | None = None) -> ModelEnd:
-        """What a model's final message says (its text, calls, usage), read whole: it
-        raises :class:`Problem` on a field of the wrong type, before anything starts."""
-        if message is None:
-            return ModelEnd(None, [], calls, None)
-        return ModelEnd(
-            message,
-            content_pieces(message_content(message)),
-            calls if calls is not None else final_calls(message),
-            usage_of(message),
-        )
 
     def add_usage(self, model: _Model, message: Any) -> None:
         usage = usage_of(message)

@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventstream._content import Piece, content_pieces, fields_of
-from eventstream._errors import Problem, describe, safe_repr
+from eventstream._errors import Problem, describe, error_text, safe_repr
 from eventstream._events import Event
 from eventstream._readers._base import Reader, frozen
 from eventstream._readers.events import chunk_parts, model_end, tool_end
@@ -133,8 +133,7 @@ class LogReader(Reader):
                 self.reject(Problem(f"op {index} ({_describe_op(op)}): {problem}", problem.run_id))
             except Exception as exc:  # an odd shape deep inside a value
                 rejected = Problem(
-                    f"op {index} ({_describe_op(op)}): could not read it: "
-                    f"{type(exc).__name__}: {exc}"
+                    f"op {index} ({_describe_op(op)}): could not read it: {error_text(exc)}"
                 )
                 rejected.__cause__ = exc
                 self.reject(rejected)
@@ -202,9 +201,7 @@ class LogReader(Reader):
         if root is None:
             raise Problem("an op on the root run before its start (the 'replace \"\"' op)")
         if path == "/streamed_output/-":
-            if kind != "add":
-                raise Problem("streamed output is appended with 'add'")
-            self._chunk(root, _value(op), out)
+            self._chunk(root, _appended(kind, op), out)
         elif path == "/final_output":
             self._set_output(root, kind, op)
         elif path.startswith("/final_output/"):
@@ -222,13 +219,9 @@ class LogReader(Reader):
             self._add(kind, _unescape(rest), _value(op), out)
             return
         if field == "streamed_output/-":
-            if kind != "add":
-                raise Problem("streamed output is appended with 'add'")
-            self._chunk(entry, _value(op), out)
+            self._chunk(entry, _appended(kind, op), out)
         elif field == "streamed_output_str/-":
-            if kind != "add":
-                raise Problem("streamed output is appended with 'add'")
-            self._string(entry, _value(op), out)
+            self._string(entry, _appended(kind, op), out)
         elif field == "final_output":
             self._set_output(entry, kind, op)
         elif field == "end_time":
@@ -508,6 +501,13 @@ def _value(op: Mapping[str, Any]) -> Any:
     return op["value"]
 
 
+def _appended(kind: str, op: Mapping[str, Any]) -> Any:
+    """The value of a streamed-output op (always an ``add``)."""
+    if kind != "add":
+        raise Problem("streamed output is appended with 'add'")
+    return _value(op)
+
+
 def _string_pieces(value: Any) -> list[Piece]:
     if not isinstance(value, str | list):
         raise Problem(f"a streamed string must be a str or content blocks, got {describe(value)}")
@@ -603,7 +603,7 @@ def _patched_output(output: Any, op: Mapping[str, Any], kind: str, path: str) ->
             output = _patched(output, parts, "remove", None)
         return _patched(output, _pointer(path), "add", copy.deepcopy(value))
     except (KeyError, IndexError, ValueError, TypeError) as exc:
-        raise Problem(f"cannot apply it to the root's output: {type(exc).__name__}: {exc}") from exc
+        raise Problem(f"cannot apply it to the root's output: {error_text(exc)}") from exc
 
 
 def _patched(node: Any, parts: list[str], kind: str, value: Any) -> Any:

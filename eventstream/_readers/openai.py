@@ -51,7 +51,6 @@ from eventstream._table import ModelEnd, Run, RunFields
 __all__ = ["OpenAIReader", "is_chunk"]
 
 _OBJECT = "chat.completion.chunk"
-_NOTHING: Any = object()
 
 
 def is_chunk(item: Any) -> bool:

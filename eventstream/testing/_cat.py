@@ -108,14 +108,30 @@ def cat_tools(make_model: Callable[[str], BaseChatModel]) -> list[BaseTool]:
     return [where_cat_is_hiding, get_items, cat_mood]
 
 
-def build_cat_agent(make_model: Callable[[str], BaseChatModel]) -> Any:
-    """The cat agent: ``create_agent`` with the agent LLM tagged ``agent_llm``."""
+def tagged_agent(
+    make_model: Callable[[str], BaseChatModel],
+    tools: Callable[[], list[Any]],
+    name: str,
+    *,
+    what: str,
+    role: str = "agent",
+) -> Any:
+    """``create_agent`` on ``make_model(role)`` tagged ``agent_llm`` and ``tools()``:
+    the test kit's agents. ``what`` names the caller in the message when LangChain is
+    not installed (said before any model or tool is made)."""
     try:
         from langchain.agents import create_agent
     except ModuleNotFoundError as exc:
-        raise missing(exc, "build_cat_agent()", "demo") from exc
+        raise missing(exc, what, "demo") from exc
 
     # ``create_agent`` unwraps ``with_config`` bindings to bind tools, so the tag goes
     # on the model itself.
-    agent_llm = make_model("agent").model_copy(update={"tags": ["agent_llm"]})
-    return create_agent(agent_llm, cat_tools(make_model), name="cat_agent")
+    model = make_model(role).model_copy(update={"tags": ["agent_llm"]})
+    return create_agent(model, tools(), name=name)
+
+
+def build_cat_agent(make_model: Callable[[str], BaseChatModel]) -> Any:
+    """The cat agent: ``create_agent`` with the agent LLM tagged ``agent_llm``."""
+    return tagged_agent(
+        make_model, lambda: cat_tools(make_model), "cat_agent", what="build_cat_agent()"
+    )

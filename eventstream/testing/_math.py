@@ -19,7 +19,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool, tool
 
-from eventstream._extras import missing
+from eventstream.testing._cat import tagged_agent
 from eventstream.testing._script import Step, text, tool_call
 
 __all__ = [
@@ -89,10 +89,4 @@ def math_tools() -> list[BaseTool]:
 
 def build_math_agent(make_model: Callable[[str], BaseChatModel]) -> Any:
     """The math agent: ``create_agent`` with the model tagged ``agent_llm``."""
-    try:
-        from langchain.agents import create_agent
-    except ModuleNotFoundError as exc:
-        raise missing(exc, "build_math_agent()", "demo") from exc
-
-    model = make_model("agent").model_copy(update={"tags": ["agent_llm"]})
-    return create_agent(model, math_tools(), name="math_agent")
+    return tagged_agent(make_model, math_tools, "math_agent", what="build_math_agent()")

@@ -16,8 +16,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import ToolException, tool
 
-from eventstream._extras import missing
-from eventstream.testing._cat import CAT_QUESTION, CAT_SCRIPTS, build_cat_agent
+from eventstream.testing._cat import CAT_QUESTION, CAT_SCRIPTS, build_cat_agent, tagged_agent
 from eventstream.testing._script import Step, interleave, text, tool_call
 
 __all__ = ["SCENARIOS", "SOURCES", "Scenario", "raw_stream", "source_stream"]
@@ -106,13 +105,7 @@ async def _v3(runnable: Any, value: Any) -> AsyncIterator[Any]:
 
 
 def _agent(make_model: MakeModel, tools: list[Any], name: str, role: str = "agent") -> Any:
-    try:
-        from langchain.agents import create_agent
-    except ModuleNotFoundError as exc:
-        raise missing(exc, "the test kit's agents", "demo") from exc
-
-    model = make_model(role).model_copy(update={"tags": ["agent_llm"]})
-    return create_agent(model, tools, name=name)
+    return tagged_agent(make_model, lambda: tools, name, what="the test kit's agents", role=role)
 
 
 # -- parallel tool calls -------------------------------------------------------------

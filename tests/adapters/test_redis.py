@@ -26,8 +26,9 @@ from eventstream.adapters._redis import CLOSED_MESSAGE, LOST_MESSAGE, ORPHAN_MES
 
 from eventstream import Token
 from eventstream.testing import CAT_SCRIPTS, OpenAIServer, openai_cat_agent
-from tests.adapters.test_registries import CAT_INPUT, cat_agent, events_of
+from tests.conftest import CAT_INPUT
 from tests.redis_server import RedisServer, free_port
+from tests.test_runs import cat_agent, events_of
 
 
 @contextlib.asynccontextmanager

@@ -15,7 +15,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,7 +37,6 @@ from eventstream.adapters._runs import json_size
 from eventstream import Event, Selector, Start, Token, ToolCall, ToolResult, normalize, select
 from eventstream.testing import (
     ANSWER_TEXT,
-    CAT_QUESTION,
     CAT_SCRIPTS,
     ITEMS_TEXT,
     Fail,
@@ -49,29 +47,11 @@ from eventstream.testing import (
     build_cat_agent,
     openai_cat_agent,
 )
-from tests.redis_server import REDIS_SERVER, RedisServer
-
-CAT_INPUT = {"messages": [("user", CAT_QUESTION)]}
+from tests.conftest import CAT_INPUT
+from tests.redis_server import RedisServer
+from tests.test_runs import answer, cat_agent, events_of, read
 
 BACKENDS = ["memory", "redis"]
-
-
-def cat_agent(delay: float = 0.0) -> Any:
-    return build_cat_agent(lambda role: ScriptedChatModel(turns=CAT_SCRIPTS[role], delay=delay))
-
-
-async def read(subscription: Subscription) -> list[Item]:
-    return [item async for item in subscription]
-
-
-def events_of(items: list[Item]) -> list[Event]:
-    return [item for item in items if not isinstance(item, (Gap, Done, Failure))]
-
-
-def answer(items: list[Item]) -> str:
-    return "".join(
-        e.text for e in events_of(items) if isinstance(e, Token) and "agent_llm" in e.tags
-    )
 
 
 @dataclass
@@ -86,7 +66,7 @@ Registries = Callable[..., contextlib.AbstractAsyncContextManager[Pair]]
 
 
 @pytest.fixture(params=BACKENDS)
-def registries(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registries]:
+def registries(request: pytest.FixtureRequest) -> Iterator[Registries]:
     """``async with registries(**options) as pair``: the same options on both sides."""
     if request.param == "memory":
 
@@ -100,9 +80,7 @@ def registries(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Regis
 
         yield memory
         return
-    if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed (CI installs Debian's redis-server)")
-    server = RedisServer(tmp_path).start()
+    server: RedisServer = request.getfixturevalue("redis_server")
 
     @contextlib.asynccontextmanager
     async def redis(**options: Any) -> AsyncIterator[Pair]:
@@ -116,17 +94,7 @@ def registries(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Regis
             await reader.aclose()
             await owner.aclose()
 
-    try:
-        yield redis
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def http_cat() -> Iterator[OpenAIServer]:
-    """The cat agent's scripts on a local OpenAI-compatible server, slow enough to leave."""
-    with OpenAIServer(CAT_SCRIPTS, delay=0.02) as server:
-        yield server
+    yield redis
 
 
 async def replayed(events: list[Event]) -> AsyncIterator[Event]:

@@ -43,7 +43,6 @@ from eventstream import (
 from eventstream._readers.callbacks import Callback
 from eventstream.testing import (
     ANSWER_TEXT,
-    CAT_QUESTION,
     CAT_SCRIPTS,
     HIDING_SPOT,
     ITEMS_TEXT,
@@ -54,15 +53,13 @@ from eventstream.testing import (
     text,
 )
 
-from ..conftest import assert_events_or_our_error, collect
+from ..conftest import CAT_INPUT, assert_events_or_our_error, collect, scripted
 from ..test_conformance import CASES, events_of
 from ..test_conformance import summary as conformance_summary
 
-CAT_INPUT = {"messages": [("user", CAT_QUESTION)]}
-
 
 def cat_agent() -> Any:
-    return build_cat_agent(lambda role: ScriptedChatModel(turns=CAT_SCRIPTS[role]))
+    return build_cat_agent(scripted)
 
 
 def chain(words: str = "Paris is the capital of France.") -> Any:

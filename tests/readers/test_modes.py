@@ -23,11 +23,9 @@ from eventstream import (
     ToolResult,
     UnknownFormatError,
     normalize,
-    select,
 )
 from eventstream.testing import (
     ANSWER_TEXT,
-    CAT_QUESTION,
     CAT_SCRIPTS,
     ITEMS_TEXT,
     MOOD_TEXT,
@@ -37,23 +35,17 @@ from eventstream.testing import (
     tool_call,
 )
 
-from ..conftest import collect
-
-INPUT = {"messages": [("user", CAT_QUESTION)]}
+from ..conftest import CAT_INPUT, collect, scripted, texts
 
 
 def cat() -> Any:
-    return build_cat_agent(lambda role: ScriptedChatModel(turns=CAT_SCRIPTS[role]))
+    return build_cat_agent(scripted)
 
 
 async def modes_of(runnable: Any, modes: Any, **kwargs: Any) -> list[Any]:
     return await collect(
-        normalize(runnable.astream(INPUT, stream_mode=modes, **kwargs), strict=True)
+        normalize(runnable.astream(CAT_INPUT, stream_mode=modes, **kwargs), strict=True)
     )
-
-
-def texts(events: list[Any], **criteria: Any) -> str:
-    return "".join(e.text for e in select(events, types="token", **criteria))
 
 
 def well_formed(events: list[Any]) -> None:
@@ -128,7 +120,7 @@ async def test_modes_that_carry_no_events_fail_loudly(modes: Any) -> None:
     with pytest.raises(UnknownFormatError, match="STREAM_MODES"):
         await modes_of(cat(), modes, version="v2")
     with pytest.raises(UnknownFormatError, match="stream_mode='values'"):
-        await collect(normalize(cat().astream(INPUT, stream_mode=modes)))
+        await collect(normalize(cat().astream(CAT_INPUT, stream_mode=modes)))
 
 
 async def test_custom_writes_interrupts_and_node_failures() -> None:
@@ -150,7 +142,7 @@ async def test_custom_writes_interrupts_and_node_failures() -> None:
 
     app = graph.compile(checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "t1"}}
-    raw = app.astream(INPUT, config, stream_mode=[*STREAM_MODES, "updates"], version="v2")
+    raw = app.astream(CAT_INPUT, config, stream_mode=[*STREAM_MODES, "updates"], version="v2")
     events = await collect(normalize(raw, strict=True))
     well_formed(events)
     customs = [(e.name, e.data) for e in events if isinstance(e, Custom)]
@@ -172,7 +164,7 @@ async def test_a_failing_node_ends_its_run_with_the_error_and_the_source_raises(
     events: list[Any] = []
     with pytest.raises(ValueError, match="bad 1"):
         async for event in normalize(
-            agent.astream(INPUT, stream_mode=list(STREAM_MODES), version="v2"), strict=True
+            agent.astream(CAT_INPUT, stream_mode=list(STREAM_MODES), version="v2"), strict=True
         ):
             events.append(event)
     well_formed(events)
@@ -215,6 +207,6 @@ async def test_chat_openai_through_the_modes_gives_the_usage_v2_gives() -> None:
     with OpenAIServer(CAT_SCRIPTS) as server:
         agent = build_cat_agent(lambda role: chat_model(server, role, stream_usage=True))
         modes = await modes_of(agent, list(STREAM_MODES), subgraphs=True, version="v2")
-        v2 = await collect(normalize(agent.astream_events(INPUT, version="v2"), strict=True))
+        v2 = await collect(normalize(agent.astream_events(CAT_INPUT, version="v2"), strict=True))
     assert len(usage(modes)) == 6 and usage(modes) == usage(v2)
     assert texts(modes, tags="agent_llm") == ANSWER_TEXT

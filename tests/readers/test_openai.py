@@ -37,12 +37,11 @@ from eventstream.testing import (
     CAT_SCRIPTS,
     Fail,
     OpenAIServer,
-    Text,
     chat_model,
     text,
 )
 
-from ..conftest import assert_events_or_our_error, collect
+from ..conftest import assert_events_or_our_error, collect, script_text
 
 QUESTION = [{"role": "user", "content": "What items are where the cat is hiding?"}]
 # The agent's three turns: one call; two parallel calls with interleaved fragments; text.
@@ -51,7 +50,7 @@ TURNS = [
     [*QUESTION, {"role": "assistant", "content": "x"}],
     [*QUESTION, {"role": "assistant", "content": "x"}, {"role": "assistant", "content": "y"}],
 ]
-ANSWER = "".join(s.text for s in CAT_SCRIPTS["agent"][2] if isinstance(s, Text))
+ANSWER = script_text("agent", 2)
 
 
 @pytest.fixture(scope="module")

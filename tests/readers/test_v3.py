@@ -19,8 +19,6 @@ from eventstream import (
 )
 from eventstream.testing import (
     ANSWER_TEXT,
-    CAT_QUESTION,
-    CAT_SCRIPTS,
     HIDING_SPOT,
     SCENARIOS,
     ScriptedChatModel,
@@ -31,20 +29,16 @@ from eventstream.testing import (
     tool_call,
 )
 
-from ..conftest import collect
+from ..conftest import CAT_INPUT, collect, scripted, texts
 
 
 async def v3_of(runnable: Any, value: Any) -> list[Any]:
     return await collect(normalize(await runnable.astream_events(value, version="v3"), strict=True))
 
 
-def texts(events: list[Any], **criteria: Any) -> str:
-    return "".join(e.text for e in select(events, types="token", **criteria))
-
-
 async def test_the_cat_agent_through_v3() -> None:
-    agent = build_cat_agent(lambda role: ScriptedChatModel(turns=CAT_SCRIPTS[role]))
-    events = await v3_of(agent, {"messages": [("user", CAT_QUESTION)]})
+    agent = build_cat_agent(scripted)
+    events = await v3_of(agent, CAT_INPUT)
     assert texts(events, tags="agent_llm") == ANSWER_TEXT
     # The agent's model streams token by token; a model inside a tool arrives whole.
     hiding = [e for e in events if isinstance(e, Token) and "hiding_spot" in e.tags]
